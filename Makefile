@@ -17,7 +17,7 @@ export PYENV_VERSION ?= 3.11.7:3.12.1:3.13.0
 export UV_PYTHON_DOWNLOADS := never
 export HATCH_ENV_TYPE_VIRTUAL_UV_PATH := $(abspath $(TOOLS))/bin/uv
 
-.PHONY: help tools dev run test test-quick lint fmt typecheck bench lock clean
+.PHONY: help tools dev run test test-matrix test-system test-quick lint fmt typecheck bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,8 +39,13 @@ run: $(HATCH) ## serve the API on http://$(HOST):$(PORT) over the embedded DuckD
 	$(HATCH) run findata ingest demo --if-empty
 	$(HATCH) run findata serve --host $(HOST) --port $(PORT)
 
-test: $(HATCH) ## run every test on Python 3.11, 3.12 and 3.13
-	$(HATCH) run test:run
+test: test-matrix test-system ## run every test: the suite on Python 3.11-3.13, then the system tests once
+
+test-matrix: $(HATCH) ## unit, integration and API tests on Python 3.11, 3.12 and 3.13
+	$(HATCH) run test:run -m "not system"
+
+test-system: $(HATCH) ## system tests (real processes: load, faults, images) once, on the default Python
+	$(HATCH) run pytest -m system
 
 test-quick: $(HATCH) ## run every test once, on the default Python
 	$(HATCH) run test
