@@ -1,0 +1,110 @@
+"""API keys: issuing, verifying, and the request gate that enforces them and the rate limit.
+
+A key reads ``fd_<id>_<secret>``: the id is public (it names the key in
+``findata keys list`` and in logs, and finds the stored record in one lookup);
+the secret is 256 random bits. Only the SHA-256 digest of the whole key is
+stored. A slow password hash (scrypt, argon2) would add tens of milliseconds to
+every request and buys nothing here: it protects low-entropy human passwords
+against guessing, while a 256-bit random secret cannot be guessed from its
+digest (see docs/decisions/0050-api-key-format-and-hashing.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Final
+
+from findata.db import ApiKeyRecord, KeyStore
+
+__all__ = [
+    "KEY_PREFIX",
+    "ApiKeyVerifier",
+    "IssuedKey",
+    "issue_key",
+    "key_digest",
+    "parse_key_id",
+]
+
+KEY_PREFIX: Final = "fd_"
+_KEY_PATTERN: Final = re.compile(r"fd_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+# Compared against when the id is unknown, so a miss costs what a mismatch costs.
+_DUMMY_DIGEST: Final = hashlib.sha256(b"findata: no such key").hexdigest()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A newly issued key: ``token`` is shown to its owner once and never stored."""
+
+    token: str
+    record: ApiKeyRecord
+
+
+def key_digest(token: str) -> str:
+    """The stored form of a key: hex SHA-256 of the whole token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_key(name: str, *, now: dt.datetime | None = None) -> IssuedKey:
+    """A fresh random key named ``name``; store ``.record`` and hand ``.token`` to the client."""
+    key_id = secrets.token_hex(8)
+    token = f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+    created = now or dt.datetime.now(dt.UTC)
+    return IssuedKey(token, ApiKeyRecord(key_id, name, key_digest(token), created))
+
+
+def parse_key_id(token: str) -> str | None:
+    """The public id inside a well-formed key, or None for anything else."""
+    match = _KEY_PATTERN.fullmatch(token)
+    return match.group(1) if match else None
+
+
+class ApiKeyVerifier:
+    """Checks presented keys against a ``KeyStore``, caching lookups for ``cache_ttl`` seconds.
+
+    The cache spares the database one query per request; the price is that a
+    revoked key keeps working for at most ``cache_ttl`` seconds on each worker.
+    """
+
+    def __init__(
+        self,
+        store: KeyStore,
+        *,
+        cache_ttl: float = 5.0,
+        max_cached: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self._cache_ttl = cache_ttl
+        self._max_cached = max_cached
+        self._clock = clock
+        self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
+
+    async def verify(self, token: str) -> ApiKeyRecord | None:
+        """The active record ``token`` belongs to, or None (malformed, unknown, revoked, wrong)."""
+        key_id = parse_key_id(token)
+        if key_id is None:
+            return None
+        record = await self._lookup(key_id)
+        expected = record.digest if record is not None else _DUMMY_DIGEST
+        matches = hmac.compare_digest(expected, key_digest(token))
+        if record is None or not matches or not record.active:
+            return None
+        return record
+
+    async def _lookup(self, key_id: str) -> ApiKeyRecord | None:
+        now = self._clock()
+        cached = self._cache.get(key_id)
+        if cached is not None and now - cached[0] < self._cache_ttl:
+            return cached[1]
+        record = await self.store.get_key(key_id)
+        if len(self._cache) >= self._max_cached:
+            self._cache.clear()
+        self._cache[key_id] = (now, record)
+        return record
