@@ -1,0 +1,62 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import Any, Final
+
+from quart import Quart
+
+from findata.api import _health, _logging, _metrics, _problems, _store
+from findata.api._metrics import Metrics
+from findata.api._settings import load_settings
+from findata.api._state import EXTENSION_KEY, AppState
+from findata.api._store import StoreGateway
+from findata.db import Store
+
+# Optional extensions, each a module with ``init_app(app)``, installed in this order
+# after the core hooks (request id, metrics), so they see a request id and are measured.
+EXTENSIONS: Final = ("findata.api._cors", "findata.api._auth", "findata.api._ratelimit")
+
+
+def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Quart:
+    """Build the service.
+
+    ``overrides`` take precedence over YAML and ``FINDATA_*`` settings (see ``Settings``);
+    ``store`` replaces the store named by the settings (tests, embedding). The store is
+    connected when serving starts and disconnected when it stops.
+    """
+    settings = load_settings(overrides)
+    _logging.configure_logging(settings)
+
+    app = Quart("findata.api")
+    # Keep Quart from sorting keys or pretty-printing: responses are built with orjson anyway.
+    app.config.update(JSON_SORT_KEYS=False, PROVIDE_AUTOMATIC_OPTIONS=True)
+    metrics = Metrics()
+    gateway = StoreGateway(
+        store if store is not None else _store.open_configured_store(settings), settings, metrics
+    )
+    app.extensions[EXTENSION_KEY] = AppState(settings=settings, store=gateway, metrics=metrics)
+
+    _logging.init_app(app, settings)
+    _metrics.init_app(app, metrics)
+    _problems.init_app(app)
+    _store.init_app(app, gateway, settings)
+    _init_extensions(app)
+
+    app.register_blueprint(_health.blueprint)
+    return app
+
+
+def _init_extensions(app: Quart) -> None:
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # the extension is not installed; anything else is a bug
+                continue
+            raise
+        init_app = getattr(module, "init_app", None)
+        if init_app is not None:
+            init_app(app)

@@ -1,0 +1,120 @@
+"""An in-memory ``Store`` for tests and demos: inject it with ``create_app(store=MemoryStore())``.
+
+It follows the ``findata.db.Store`` contract (upserts, data version, symbol metadata)
+and can simulate an outage (``available = False``) to exercise the 503 path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from findata.api._store import StoreUnavailableError
+from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
+from findata.db import BarKind, SymbolInfo
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Bars kept in Arrow tables per symbol; every write bumps the data version."""
+
+    url_scheme = "memory"
+
+    def __init__(self) -> None:
+        self.available = True
+        self.connected = False
+        self._bars: dict[str, pa.Table] = {}
+        self._meta: dict[str, tuple[str, str, BarKind]] = {}
+        self._version = 0
+
+    async def connect(self) -> None:
+        self._check()
+        self.connected = True
+
+    async def disconnect(self) -> None:
+        self.connected = False
+
+    async def health(self) -> None:
+        self._check()
+
+    async def list_symbols(self) -> list[SymbolInfo]:
+        self._check()
+        return [self._info(symbol) for symbol in sorted(self._bars)]
+
+    async def get_symbol(self, symbol: str) -> SymbolInfo | None:
+        self._check()
+        return self._info(symbol) if symbol in self._bars else None
+
+    async def read_bars(
+        self,
+        symbols: Sequence[str],
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> pa.Table:
+        self._check()
+        tables = [self._bars[symbol] for symbol in sorted(set(symbols)) if symbol in self._bars]
+        if not tables:
+            return BAR_SCHEMA.empty_table()
+        bars = pa.concat_tables(tables)
+        stamps = bars["timestamp"]
+        if start is not None:
+            bars = bars.filter(pc.greater_equal(stamps, pa.scalar(start, stamps.type)))
+            stamps = bars["timestamp"]
+        if end is not None:
+            bars = bars.filter(pc.less_equal(stamps, pa.scalar(end, stamps.type)))
+        return bars
+
+    async def write_bars(
+        self,
+        bars: pa.Table,
+        *,
+        source: str,
+        timezone: str | None = None,
+        bar_kind: BarKind | None = None,
+    ) -> int:
+        self._check()
+        bars = bars.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
+        for symbol in pc.unique(bars["symbol"]).to_pylist():
+            new = bars.filter(pc.equal(bars["symbol"], symbol))
+            if symbol in self._bars:
+                old = self._bars[symbol]
+                kept = old.filter(pc.invert(pc.is_in(old["timestamp"], new["timestamp"])))
+                new = pa.concat_tables([kept, new])
+            else:
+                kind = bar_kind or _guess_kind(new, timezone or DEFAULT_TIMEZONE)
+                self._meta[symbol] = (timezone or DEFAULT_TIMEZONE, source, kind)
+            self._bars[symbol] = new.sort_by("timestamp")
+        self._version += 1
+        return int(bars.num_rows)
+
+    async def data_version(self) -> str:
+        self._check()
+        return str(self._version)
+
+    def _info(self, symbol: str) -> SymbolInfo:
+        bars = self._bars[symbol]
+        timezone, source, kind = self._meta[symbol]
+        return SymbolInfo(
+            symbol=symbol,
+            first_bar=bars["timestamp"][0].as_py(),
+            last_bar=bars["timestamp"][-1].as_py(),
+            bar_count=bars.num_rows,
+            timezone=timezone,
+            source=source,
+            bar_kind=kind,
+        )
+
+    def _check(self) -> None:
+        if not self.available:
+            raise StoreUnavailableError("memory store switched off")
+
+
+def _guess_kind(bars: pa.Table, timezone: str) -> BarKind:
+    """Daily when every bar starts at local midnight, as the bar contract puts daily bars."""
+    times = pc.cast(bars["timestamp"], pa.timestamp("us", tz=timezone))
+    midnight = pc.all(pc.and_(pc.equal(pc.hour(times), 0), pc.equal(pc.minute(times), 0))).as_py()
+    return BarKind.DAILY if midnight else BarKind.INTRADAY
