@@ -1,16 +1,56 @@
-"""findata-core: OHLCV resampling and TA-Lib-compatible indicators on Arrow tables."""
+"""findata-core: OHLCV resampling and TA-Lib-compatible indicators on Arrow tables.
+
+Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` checks and
+normalises bars, :func:`resample` aggregates them into calendar buckets of the
+exchange's time zone, :func:`compute_indicator` computes any indicator of
+:data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
+"""
 
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
+from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
+from findata.core._kernels import (
+    atr,
+    bbands,
+    ema,
+    macd,
+    obv,
+    rsi,
+    sma,
+    stoch,
+    true_range,
+    vwap,
+    wma,
+)
+from findata.core._resample import resample, resampled_schema
 from findata.core._types import BAR_SCHEMA, DEFAULT_TIMEZONE, Frequency
+from findata.core._validation import validate_bars
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BAR_SCHEMA",
     "DEFAULT_TIMEZONE",
+    "INDICATORS",
     "FindataError",
     "Frequency",
+    "IndicatorSpec",
     "InvalidBarsError",
     "InvalidParameterError",
+    "ParameterSpec",
     "__version__",
+    "atr",
+    "bbands",
+    "compute_indicator",
+    "ema",
+    "macd",
+    "obv",
+    "resample",
+    "resampled_schema",
+    "rsi",
+    "sma",
+    "stoch",
+    "true_range",
+    "validate_bars",
+    "vwap",
+    "wma",
 ]
