@@ -1,0 +1,117 @@
+# syntax=docker/dockerfile:1
+#
+# findata images, built by `docker buildx bake` (docker-bake.hcl) or `make image-podman`.
+#   api     - the HTTP service: `findata serve` (Hypercorn) as a non-root user
+#   migrate - one-shot `findata db migrate` against FINDATA_DATABASE_URL
+#   test    - the test suite, run against the built wheels (`docker run <image>`)
+# Stages: base -> builder (venv + wheels) -> venv (pruned) -> runtime -> api/migrate;
+# builder -> test. Only /opt/venv reaches the runtime: no compilers, pip, sources or tests.
+
+# Pinned by tag. Pin by digest too (python:3.11-slim-bookworm@sha256:...) where a
+# registry is reachable; the machine that checks this file has none, so the digest
+# cannot be resolved or verified there (the podman check builds on a debootstrapped
+# bookworm tagged with this name instead).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    LANG=C.UTF-8
+
+# ---------------------------------------------------------------------------
+FROM base AS builder
+WORKDIR /src
+# `python3 -m venv` works on the official image (/usr/local/bin/python3) and on
+# Debian's python3 (/usr/bin/python3) alike.
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    VIRTUAL_ENV=/opt/venv
+
+# Dependency layer: only the lock and the packages' metadata, so editing source
+# reuses it. Third-party runtime dependencies come pinned from the lock; the
+# workspace's own packages never come from an index (no dependency confusion).
+COPY requirements/constraints.txt requirements/constraints.txt
+COPY packages/findata-core/pyproject.toml packages/findata-core/pyproject.toml
+COPY packages/findata-db/pyproject.toml packages/findata-db/pyproject.toml
+COPY packages/findata-api/pyproject.toml packages/findata-api/pyproject.toml
+COPY tools/runtime_requirements.py tools/runtime_requirements.py
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    python3 tools/runtime_requirements.py packages/*/pyproject.toml > /tmp/runtime.txt \
+    && pip install -r /tmp/runtime.txt -c requirements/constraints.txt
+
+# Source layer: build the three wheels and install them without touching an index.
+COPY packages/ packages/
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    pip wheel --no-deps --wheel-dir /wheels \
+      packages/findata-core packages/findata-db packages/findata-api \
+    && pip install --no-deps --no-index /wheels/*.whl \
+    && pip check
+
+# ---------------------------------------------------------------------------
+# The runtime venv: the installer and bundled third-party test suites removed.
+FROM builder AS venv
+RUN pip uninstall --yes pip setuptools wheel \
+    && find /opt/venv -depth -type d \( -name tests -o -name __pycache__ \) \
+         -path '*/site-packages/*' -exec rm -rf {} + \
+    && python3 -m compileall -q -j 0 /opt/venv/lib
+
+# ---------------------------------------------------------------------------
+FROM base AS runtime
+LABEL org.opencontainers.image.title="findata" \
+      org.opencontainers.image.description="Self-hostable market data service: OHLCV bars, resampling and indicators over HTTP." \
+      org.opencontainers.image.licenses="MIT"
+# A fixed, unprivileged uid/gid so volume ownership is predictable across hosts.
+RUN groupadd --system --gid 10001 findata \
+    && useradd --system --uid 10001 --gid findata --no-create-home \
+         --home-dir /nonexistent --shell /usr/sbin/nologin findata \
+    && mkdir /data \
+    && chown findata:findata /data
+COPY --from=venv /opt/venv /opt/venv
+# Read-only-root friendly: state lives on the /data volume, scratch on a tmpfs at /tmp.
+ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/tmp \
+    FINDATA_ENV=production \
+    FINDATA_HOST=0.0.0.0 \
+    FINDATA_PORT=5000 \
+    FINDATA_DATABASE_URL=duckdb:////data/findata.duckdb
+VOLUME ["/data"]
+WORKDIR /data
+USER 10001:10001
+ENTRYPOINT ["findata"]
+
+# ---------------------------------------------------------------------------
+FROM runtime AS migrate
+HEALTHCHECK NONE
+CMD ["db", "migrate"]
+
+# ---------------------------------------------------------------------------
+FROM runtime AS api
+EXPOSE 5000
+# No curl in the image: the venv's Python asks the service itself.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_healthcheck' % os.environ.get('FINDATA_PORT', '5000'), timeout=4)"]
+CMD ["serve"]
+
+# ---------------------------------------------------------------------------
+# The test suite against the installed wheels (src is not on sys.path: pytest
+# imports with importlib), with the packages' test extras and the workspace's test
+# tooling, all pinned by the same lock.
+FROM builder AS test
+COPY requirements/dev.in requirements/dev.in
+COPY tools/runtime_requirements.py tools/runtime_requirements.py
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    python3 tools/runtime_requirements.py --extra test --extra yahoo packages/*/pyproject.toml \
+      > /tmp/test.txt \
+    && grep -v '^-e ' requirements/dev.in >> /tmp/test.txt \
+    && pip install -r /tmp/test.txt -c requirements/constraints.txt
+RUN groupadd --system --gid 10001 findata \
+    && useradd --system --uid 10001 --gid findata --no-create-home --home-dir /tmp findata \
+    && chown findata:findata /src
+# Writable by the test user: pytest and hypothesis keep their state under the rootdir.
+COPY --chown=10001:10001 . .
+USER 10001:10001
+ENV HOME=/tmp
+HEALTHCHECK NONE
+CMD ["pytest", "-m", "not system", "-p", "no:cacheprovider"]

@@ -1,0 +1,44 @@
+"""Fixtures for the delivery checks: the repository root and the stdlib tools under ``tools/``.
+
+The tools are scripts (run as ``python3 tools/X.py`` by CI, bake, Terragrunt and the
+Dockerfile), not an installed package, so the tests load them from their files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_tool(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"findata_tools_{name}", REPO_ROOT / "tools" / f"{name}.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    # Registered before exec so dataclasses/typing can resolve the module by name.
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def release_tags() -> ModuleType:
+    return _load_tool("release_tags")
+
+
+@pytest.fixture(scope="session")
+def runtime_requirements() -> ModuleType:
+    return _load_tool("runtime_requirements")
