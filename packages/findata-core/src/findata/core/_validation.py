@@ -64,9 +64,11 @@ class PreparedBars:
         return column in self.table.column_names
 
 
-def _to_numpy(column: pa.ChunkedArray) -> npt.NDArray[Any]:
+def _to_numpy(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[Any]:
     """The column as numpy; zero-copy for a single null-free chunk of a primitive type."""
-    chunk = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    chunk = column
+    if isinstance(column, pa.ChunkedArray):
+        chunk = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     values: npt.NDArray[Any] = chunk.to_numpy(zero_copy_only=False)
     return values
 
@@ -101,7 +103,10 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
         columns[VWAP] = _cast(bars, VWAP, pa.float64(), nullable=True)
     if TRADE_COUNT in bars.column_names:
         columns[TRADE_COUNT] = _cast(bars, TRADE_COUNT, pa.int64())
-    table = pa.table(columns)
+    schema = pa.schema(
+        pa.field(name, column.type, nullable=name == VWAP) for name, column in columns.items()
+    )
+    table = pa.Table.from_arrays(list(columns.values()), schema=schema)
     if table.num_rows == 0:
         return PreparedBars(table, time_column, np.empty(0, np.int64), np.empty(0, np.intp))
 
