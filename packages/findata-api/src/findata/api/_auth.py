@@ -21,15 +21,21 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from findata.db import ApiKeyRecord, KeyStore
+from quart import Quart, Response, g, request
+
+from findata.api._problems import problem
+from findata.api._state import app_state
+from findata.db import ApiKeyRecord, KeyStore, default_database_url, open_key_store
 
 __all__ = [
     "KEY_PREFIX",
     "ApiKeyVerifier",
     "IssuedKey",
+    "init_app",
     "issue_key",
     "key_digest",
     "parse_key_id",
+    "presented_key",
 ]
 
 KEY_PREFIX: Final = "fd_"
@@ -108,3 +114,67 @@ class ApiKeyVerifier:
             self._cache.clear()
         self._cache[key_id] = (now, record)
         return record
+
+
+# --- the request gate -------------------------------------------------------
+
+EXTENSION_KEY: Final = "findata.api_keys"
+# Orchestrators probe without credentials.
+OPEN_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
+_REALM: Final = 'Bearer realm="findata"'
+
+
+def presented_key() -> str | None:
+    """The key sent as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``, if any."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("X-API-Key", "").strip() or None
+
+
+def init_app(app: Quart) -> None:
+    """Require a valid API key on every request but the probes, when ``api_keys_required``.
+
+    The verifier is built from the store's URL when serving starts, unless one was put
+    in ``app.extensions[EXTENSION_KEY]`` before (tests, embedding). With keys off
+    (local quick start, tests) presented keys are ignored.
+    """
+    settings = app_state(app).settings
+    if not settings.api_keys_required:
+        return
+
+    @app.before_serving
+    async def _open_key_store() -> None:
+        if EXTENSION_KEY not in app.extensions:
+            url = settings.connection_url() or default_database_url()
+            app.extensions[EXTENSION_KEY] = ApiKeyVerifier(open_key_store(url))
+
+    @app.after_serving
+    async def _close_key_store() -> None:
+        verifier: ApiKeyVerifier | None = app.extensions.get(EXTENSION_KEY)
+        if verifier is not None:
+            await verifier.store.aclose()
+
+    @app.before_request
+    async def _require_key() -> Response | None:
+        if request.path in OPEN_PATHS or request.method == "OPTIONS":
+            return None
+        token = presented_key()
+        if token is None:
+            return problem(
+                401,
+                "API key required",
+                "send your key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
+                headers={"WWW-Authenticate": _REALM},
+            )
+        verifier: ApiKeyVerifier = app.extensions[EXTENSION_KEY]
+        record = await verifier.verify(token)
+        if record is None:
+            return problem(
+                401,
+                "Invalid API key",
+                "the API key is unknown, revoked or mistyped",
+                headers={"WWW-Authenticate": f'{_REALM}, error="invalid_token"'},
+            )
+        g.api_key_id = record.key_id
+        return None

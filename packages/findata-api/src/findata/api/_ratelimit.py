@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import re
 import time
@@ -19,7 +20,11 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 import redis.asyncio
+import redis.exceptions
+from quart import Quart, Response, g, request
 
+from findata.api._problems import problem
+from findata.api._state import app_state
 from findata.core import InvalidParameterError
 
 __all__ = [
@@ -28,6 +33,8 @@ __all__ = [
     "RateLimitDecision",
     "RateLimiter",
     "RedisRateLimiter",
+    "client_identity",
+    "init_app",
 ]
 
 _PERIODS: Final[dict[str, float]] = {
@@ -220,3 +227,68 @@ class RedisRateLimiter:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+# --- the request gate -------------------------------------------------------
+
+EXTENSION_KEY: Final = "findata.ratelimit"
+# Probes must answer even when a client (or the orchestrator) is throttled.
+UNLIMITED_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
+_log = logging.getLogger("findata.api")
+
+
+def client_identity() -> str:
+    """Whom the current request counts against: its API key when one was verified, else its
+    peer address (behind a proxy, let the proxy set the peer: Hypercorn's ProxyFix)."""
+    key_id = g.get("api_key_id")
+    return f"key:{key_id}" if key_id else f"addr:{request.remote_addr or 'unknown'}"
+
+
+def init_app(app: Quart) -> None:
+    """Limit each client to the ``rate_limit`` setting; no limit when it is unset.
+
+    The limiter lives in Redis when ``redis_url`` is set (one limit across workers and
+    replicas), else in memory. If Redis fails, requests are let through and the failure
+    logged: an outage of the limiter must not become an outage of the service.
+    """
+    settings = app_state(app).settings
+    if not settings.rate_limit:
+        return
+    rate = RateLimit.parse(settings.rate_limit)
+    limiter: RateLimiter = (
+        RedisRateLimiter.from_url(rate, settings.redis_url)
+        if settings.redis_url
+        else MemoryRateLimiter(rate)
+    )
+    app.extensions[EXTENSION_KEY] = limiter
+
+    @app.before_request
+    async def _limit() -> Response | None:
+        if request.path in UNLIMITED_PATHS or request.method == "OPTIONS":
+            return None
+        try:
+            decision = await app.extensions[EXTENSION_KEY].hit(client_identity())
+        except (redis.exceptions.RedisError, OSError) as error:
+            _log.warning("rate limiter unavailable, request let through: %s", type(error).__name__)
+            return None
+        g.rate_limit_decision = decision
+        if decision.allowed:
+            return None
+        return problem(
+            429,
+            "Too many requests",
+            f"this client may make {decision.limit} requests per {rate.period:g} s; "
+            f"retry in {decision.headers()['Retry-After']} s",
+            headers=decision.headers(),
+        )
+
+    @app.after_request
+    async def _report(response: Response) -> Response:
+        decision: RateLimitDecision | None = g.get("rate_limit_decision")
+        if decision is not None and decision.allowed:
+            response.headers.update(decision.headers())
+        return response
+
+    @app.after_serving
+    async def _close() -> None:
+        await app.extensions[EXTENSION_KEY].aclose()

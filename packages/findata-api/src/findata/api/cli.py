@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from findata.api._keys_cli import keys
 from findata.api._settings import SettingsError, load_settings
 
 # The app Hypercorn imports in each worker: a factory call, so every worker builds
@@ -83,3 +84,4 @@ def _mount_optional_groups() -> None:
 
 
 _mount_optional_groups()
+main.add_command(keys)

@@ -10,20 +10,38 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+
+import asyncpg
+import duckdb
 
 from findata.core import FindataError
+from findata.db._errors import StoreUnavailableError
+from findata.db._url import duckdb_path, url_scheme
 
 __all__ = [
     "ApiKeyRecord",
+    "DuckDBKeyStore",
     "DuplicateApiKeyError",
     "KeyStore",
+    "KeyStoreUnavailableError",
     "MemoryKeyStore",
+    "PostgresKeyStore",
+    "open_key_store",
 ]
+
+T = TypeVar("T")
+_COLUMNS: Final = "key_id, name, digest, created_at, revoked_at"
 
 
 class DuplicateApiKeyError(FindataError):
     """A key with this id already exists (ids are random: a retry with a new id succeeds)."""
+
+
+class KeyStoreUnavailableError(StoreUnavailableError):
+    """The database holding the keys does not answer or is not migrated (the API answers 503)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,6 +77,10 @@ class KeyStore(Protocol):
         """Mark the key revoked (keeping the first revocation time); None if unknown."""
         ...
 
+    async def aclose(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+        ...
+
 
 class MemoryKeyStore:
     """Keys in a dict: for tests and for a quick start that needs no persistence."""
@@ -87,3 +109,214 @@ class MemoryKeyStore:
             revoked = dataclasses.replace(record, revoked_at=at)
             self._records[key_id] = revoked
             return revoked
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A stored time as an aware UTC instant (DuckDB stores naive UTC, PostgreSQL aware)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """An instant as DuckDB's TIMESTAMP columns hold it: naive, in UTC."""
+    return None if moment is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _record(row: Sequence[Any]) -> ApiKeyRecord:
+    key_id, name, digest, created_at, revoked_at = row
+    created = _utc(created_at)
+    assert created is not None  # NOT NULL column
+    return ApiKeyRecord(str(key_id), str(name), str(digest), created, _utc(revoked_at))
+
+
+class DuckDBKeyStore:
+    """Keys in the ``api_keys`` table of a DuckDB file (created by migration 0002).
+
+    Like the bar store, it never holds the file between calls: each call opens a
+    short-lived connection (read-only for reads) in a worker thread, so ``findata
+    ingest`` and ``findata keys`` in other processes can take the write lock. A file
+    locked by a writer is retried with backoff for up to ``lock_timeout`` seconds.
+    """
+
+    def __init__(self, path: str | Path, *, lock_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self._lock_timeout = lock_timeout
+
+    async def add_key(self, record: ApiKeyRecord) -> None:
+        try:
+            await self._run(
+                f"INSERT INTO api_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                (
+                    record.key_id,
+                    record.name,
+                    record.digest,
+                    _naive_utc(record.created_at),
+                    _naive_utc(record.revoked_at),
+                ),
+                write=True,
+            )
+        except duckdb.ConstraintException as error:
+            raise DuplicateApiKeyError(
+                f"an API key with id {record.key_id!r} already exists"
+            ) from error
+
+    async def get_key(self, key_id: str) -> ApiKeyRecord | None:
+        rows = await self._run(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+        return _record(rows[0]) if rows else None
+
+    async def list_keys(self) -> list[ApiKeyRecord]:
+        rows = await self._run(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id", ())
+        return [_record(row) for row in rows]
+
+    async def revoke_key(self, key_id: str, at: dt.datetime) -> ApiKeyRecord | None:
+        rows = await self._run(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ? "
+            f"RETURNING {_COLUMNS}",
+            (_naive_utc(at), key_id),
+            write=True,
+        )
+        return _record(rows[0]) if rows else None
+
+    async def aclose(self) -> None:
+        return None  # no connection outlives a call
+
+    async def _run(
+        self, sql: str, parameters: Sequence[object], *, write: bool = False
+    ) -> list[tuple[Any, ...]]:
+        deadline = asyncio.get_running_loop().time() + self._lock_timeout
+        delay = 0.01
+        while True:
+            try:
+                return await asyncio.to_thread(self._run_blocking, sql, parameters, write)
+            except (duckdb.IOException, duckdb.ConnectionException) as error:
+                if not self.path.exists():
+                    raise KeyStoreUnavailableError(
+                        f"no DuckDB file at {self.path}; run `findata db migrate` first"
+                    ) from error
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    raise KeyStoreUnavailableError(
+                        f"the DuckDB file {self.path} stayed locked by another process "
+                        f"for {self._lock_timeout:g} s"
+                    ) from error
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _run_blocking(
+        self, sql: str, parameters: Sequence[object], write: bool
+    ) -> list[tuple[Any, ...]]:
+        with duckdb.connect(str(self.path), read_only=not write) as connection:
+            try:
+                rows: list[tuple[Any, ...]] = connection.execute(sql, list(parameters)).fetchall()
+            except duckdb.CatalogException as error:
+                raise KeyStoreUnavailableError(
+                    f"{self.path} has no api_keys table; run `findata db migrate` first"
+                ) from error
+        return rows
+
+
+# What asyncpg raises when the server cannot be reached or drops the connection.
+_PG_OUTAGES: Final = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+)
+
+
+class PostgresKeyStore:
+    """Keys in the ``api_keys`` table of a PostgreSQL database (created by migration 0002).
+
+    A small pool of its own (two connections, opened on first use): key lookups are
+    rare thanks to the verifier's cache and must not queue behind bar queries.
+    """
+
+    def __init__(self, url: str, *, max_connections: int = 2, timeout: float = 5.0) -> None:
+        self._url = url
+        self._max_connections = max_connections
+        self._timeout = timeout
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+
+    async def add_key(self, record: ApiKeyRecord) -> None:
+        try:
+            await self._call(
+                lambda conn: conn.execute(
+                    f"INSERT INTO api_keys ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
+                    *dataclasses.astuple(record),
+                )
+            )
+        except asyncpg.exceptions.UniqueViolationError as error:
+            raise DuplicateApiKeyError(
+                f"an API key with id {record.key_id!r} already exists"
+            ) from error
+
+    async def get_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = await self._call(
+            lambda conn: conn.fetchrow(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = $1", key_id)
+        )
+        return _record(tuple(row)) if row is not None else None
+
+    async def list_keys(self) -> list[ApiKeyRecord]:
+        rows = await self._call(
+            lambda conn: conn.fetch(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id")
+        )
+        return [_record(tuple(row)) for row in rows]
+
+    async def revoke_key(self, key_id: str, at: dt.datetime) -> ApiKeyRecord | None:
+        row = await self._call(
+            lambda conn: conn.fetchrow(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1 "
+                f"RETURNING {_COLUMNS}",
+                key_id,
+                at,
+            )
+        )
+        return _record(tuple(row)) if row is not None else None
+
+    async def aclose(self) -> None:
+        async with self._pool_lock:
+            if self._pool is not None:
+                await self._pool.close()
+                self._pool = None
+
+    async def _call(self, query: Callable[[asyncpg.Connection], Any]) -> Any:
+        try:
+            pool = await self._get_pool()
+            async with pool.acquire(timeout=self._timeout) as connection:
+                return await asyncio.wait_for(query(connection), self._timeout)
+        except asyncpg.exceptions.UndefinedTableError as error:
+            raise KeyStoreUnavailableError(
+                "the database has no api_keys table; run `findata db migrate` first"
+            ) from error
+        except _PG_OUTAGES as error:
+            # The driver's message may quote the URL; keep only the error's type.
+            raise KeyStoreUnavailableError(
+                f"the key database does not answer ({type(error).__name__})"
+            ) from error
+
+    async def _get_pool(self) -> asyncpg.Pool:
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._url,
+                    min_size=0,
+                    max_size=self._max_connections,
+                    timeout=self._timeout,
+                    command_timeout=self._timeout,
+                )
+            return self._pool
+
+
+def open_key_store(url: str) -> KeyStore:
+    """The key store inside the database at ``url``, the one the bars live in
+    (``postgresql://...`` or ``duckdb:///abs/path.duckdb``)."""
+    if url_scheme(url) == "postgresql":
+        return PostgresKeyStore(url)
+    return DuckDBKeyStore(duckdb_path(url))
