@@ -13,6 +13,7 @@
 # bookworm tagged with this name instead).
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
+# checkov:skip=CKV_DOCKER_7: the tag is in ARG BASE_IMAGE above (3.11-slim-bookworm); checkov does not resolve ARG defaults
 FROM ${BASE_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -63,8 +64,8 @@ LABEL org.opencontainers.image.title="findata" \
       org.opencontainers.image.description="Self-hostable market data service: OHLCV bars, resampling and indicators over HTTP." \
       org.opencontainers.image.licenses="MIT"
 # A fixed, unprivileged uid/gid so volume ownership is predictable across hosts.
-RUN groupadd --system --gid 10001 findata \
-    && useradd --system --uid 10001 --gid findata --no-create-home \
+RUN groupadd --gid 10001 findata \
+    && useradd --uid 10001 --gid findata --no-create-home \
          --home-dir /nonexistent --shell /usr/sbin/nologin findata \
     && mkdir /data \
     && chown findata:findata /data
@@ -106,8 +107,8 @@ RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
       > /tmp/test.txt \
     && grep -v '^-e ' requirements/dev.in >> /tmp/test.txt \
     && pip install -r /tmp/test.txt -c requirements/constraints.txt
-RUN groupadd --system --gid 10001 findata \
-    && useradd --system --uid 10001 --gid findata --no-create-home --home-dir /tmp findata \
+RUN groupadd --gid 10001 findata \
+    && useradd --uid 10001 --gid findata --no-create-home --home-dir /tmp findata \
     && chown findata:findata /src
 # Writable by the test user: pytest and hypothesis keep their state under the rootdir.
 COPY --chown=10001:10001 . .

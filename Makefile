@@ -68,3 +68,64 @@ lock: $(HATCH) ## re-resolve requirements/constraints.txt after changing a depen
 clean: ## remove tooling, environments and caches
 	-$(HATCH) env prune
 	rm -rf $(TOOLS) .venv .pytest_cache .mypy_cache .ruff_cache
+
+# --- Delivery: images, bake, Compose, workflows (docs/delivery.md) -----------------------
+# The image tags come from the one tag rule, tools/release_tags.py; GIT_BRANCH/GIT_SHA
+# default to the checkout (override in CI or to preview: make image-tags GIT_BRANCH=x).
+GIT_BRANCH ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+GIT_SHA ?= $(shell git rev-parse HEAD 2>/dev/null)
+IMAGE_REGISTRY ?= docker.io
+IMAGE_NAMESPACE ?= findata
+IMAGE_TAGS = $(shell $(PYTHON) tools/release_tags.py --branch "$(GIT_BRANCH)" --sha "$(GIT_SHA)" --format csv)
+IMAGE_VERSION = $(shell $(PYTHON) -c "import tomllib; print(tomllib.load(open('packages/findata-api/pyproject.toml', 'rb'))['project']['version'])")
+IMAGE_REF = $(IMAGE_REGISTRY)/$(IMAGE_NAMESPACE)/$(1):$(firstword $(subst $(comma), ,$(IMAGE_TAGS)))
+comma := ,
+DELIVERY_TOOLS := $(TOOLS)/delivery
+PODMAN_IMAGE ?= localhost/findata-api:check
+
+.PHONY: check-delivery lint-delivery image-podman image-tags build up down
+
+$(DELIVERY_TOOLS)/bin/checkov: tools/delivery-requirements.txt
+	$(PYTHON) -m venv $(DELIVERY_TOOLS)
+	$(DELIVERY_TOOLS)/bin/pip install --quiet -r tools/delivery-requirements.txt
+	@touch $@
+
+check-delivery: lint-delivery image-podman ## delivery checks: linters, schemas, bake, a real podman build + run
+
+lint-delivery: $(DELIVERY_TOOLS)/bin/checkov $(HATCH) ## hadolint, checkov, actionlint, shellcheck, yamllint, schemas, bake/tag tests
+	$(DELIVERY_TOOLS)/bin/hadolint Dockerfile
+	BC_SKIP_MAPPING=TRUE $(DELIVERY_TOOLS)/bin/checkov --skip-download --quiet --compact \
+	  --framework dockerfile --file Dockerfile
+	PATH="$(abspath $(DELIVERY_TOOLS))/bin:$$PATH" actionlint  # with shellcheck on the run: scripts
+	$(DELIVERY_TOOLS)/bin/yamllint --strict .github docker-compose.yaml .yamllint.yaml
+	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
+	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh
+	$(HATCH) run pytest -p no:cacheprovider tests/delivery
+
+image-podman: ## build the api image with podman (chroot, local debootstrap base) and smoke-test it
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "installing podman, buildah, runc, debootstrap"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman buildah runc debootstrap; }
+	tests/delivery/podman-base-image.sh
+	podman build --isolation chroot --pull=never --format docker --target api \
+	  --label org.opencontainers.image.revision=$(GIT_SHA) \
+	  --label org.opencontainers.image.version=$(IMAGE_VERSION) \
+	  --tag $(PODMAN_IMAGE) .
+	CONTAINER_ENGINE=podman tests/delivery/image-smoke.sh $(PODMAN_IMAGE)
+
+image-tags: ## print the image tags of this checkout, by the tag rule
+	@$(PYTHON) tools/release_tags.py --branch "$(GIT_BRANCH)" --sha "$(GIT_SHA)"
+
+build: ## build the api and migrate images with docker buildx bake (needs Docker)
+	@command -v docker >/dev/null && docker info >/dev/null 2>&1 || { \
+	  echo "make build needs a Docker engine; without one use: make image-podman" >&2; exit 1; }
+	TAGS="$(IMAGE_TAGS)" VERSION="$(IMAGE_VERSION)" BRANCH="$(GIT_BRANCH)" SHA="$(GIT_SHA)" \
+	  REGISTRY="$(IMAGE_REGISTRY)" NAMESPACE="$(IMAGE_NAMESPACE)" docker buildx bake --load
+
+up: ## start PostgreSQL, migrate + demo data, and the API on :5000 with Compose (after make build)
+	FINDATA_API_IMAGE="$(call IMAGE_REF,findata-api)" FINDATA_MIGRATE_IMAGE="$(call IMAGE_REF,findata-migrate)" \
+	  docker compose up --detach --no-build --wait
+
+down: ## stop the Compose stack (the database volume stays)
+	docker compose down
