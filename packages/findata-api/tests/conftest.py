@@ -1,25 +1,219 @@
-"""Fixtures: an app over an injected store, served through Quart's test client."""
+"""Fixtures: hand-made bars in each store, served through Quart's test client.
+
+``ACME`` (daily) and ``INTRA`` (15-minute bars around a DST change) are small enough
+that every expected answer in the tests is worked out by hand from the tables below.
+The ``store`` fixture runs each API test against the in-memory test double, the
+embedded DuckDB store and PostgreSQL (``FINDATA_TEST_DATABASE_URL``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import concurrent.futures
+import datetime as dt
+import os
+import uuid
+import zoneinfo
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from typing import Any, TypeVar
 
+import pyarrow as pa
 import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
+import findata.db
 from findata.api import create_app
+from findata.api._settings import redact_url
 from findata.api.testing import MemoryStore
+from findata.core import BAR_SCHEMA
+from findata.db import BarKind, Store
+
+T = TypeVar("T")
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+
+# symbol, local date, open, high, low, close, volume
+ACME_DAILY: list[tuple[str, str, float, float, float, float, int]] = [
+    ("ACME", "2020-12-30", 10.0, 12.0, 9.0, 11.0, 100),
+    ("ACME", "2020-12-31", 11.0, 13.0, 10.0, 12.0, 200),
+    ("ACME", "2021-01-04", 12.0, 15.0, 11.0, 14.0, 300),
+    ("ACME", "2021-06-15", 14.0, 14.5, 8.0, 9.0, 400),
+    ("ACME", "2021-12-31", 9.0, 10.0, 7.0, 10.0, 500),
+    ("ACME", "2022-01-03", 10.0, 11.0, 9.5, 10.5, 600),
+]
+# symbol, local wall time (New York), open, high, low, close, volume; 2021-03-14 is the DST change.
+INTRA_15MIN: list[tuple[str, str, float, float, float, float, int]] = [
+    ("INTRA", "2021-03-12T09:30", 50.0, 51.0, 49.5, 50.5, 10),
+    ("INTRA", "2021-03-12T09:45", 50.5, 52.0, 50.0, 51.5, 20),
+    ("INTRA", "2021-03-12T10:00", 51.5, 51.75, 50.25, 50.75, 30),
+    ("INTRA", "2021-03-15T09:30", 60.0, 61.0, 59.0, 60.5, 40),
+    ("INTRA", "2021-03-15T10:15", 60.5, 63.0, 60.0, 62.0, 50),
+]
+
+
+def bars_table(rows: Iterable[tuple[str, str, float, float, float, float, int]]) -> pa.Table:
+    """Bars in BAR_SCHEMA from (symbol, local date or wall time, o, h, l, c, v) rows."""
+    rows = list(rows)
+    stamps = [
+        dt.datetime.fromisoformat(row[1]).replace(tzinfo=NEW_YORK).astimezone(dt.UTC)
+        for row in rows
+    ]
+    return pa.table(
+        {
+            "symbol": [row[0] for row in rows],
+            "timestamp": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+            "open": [row[2] for row in rows],
+            "high": [row[3] for row in rows],
+            "low": [row[4] for row in rows],
+            "close": [row[5] for row in rows],
+            "volume": pa.array([row[6] for row in rows], pa.int64()),
+        },
+        schema=BAR_SCHEMA,
+    )
+
+
+def walk_rows(count: int = 250) -> list[tuple[str, str, float, float, float, float, int]]:
+    """``count`` consecutive daily bars of WALK with distinct closes (for paging tests)."""
+    first = dt.date(2020, 1, 1)
+    return [
+        (
+            "WALK",
+            (first + dt.timedelta(days=day)).isoformat(),
+            100.0 + day,
+            101.0 + day,
+            99.0 + day,
+            100.5 + day,
+            1_000 + day,
+        )
+        for day in range(count)
+    ]
+
+
+async def seed(store: Store) -> None:
+    """Write the fixture symbols into ``store`` (connected)."""
+    await store.write_bars(
+        bars_table(ACME_DAILY), source="test", timezone="America/New_York", bar_kind=BarKind.DAILY
+    )
+    await store.write_bars(
+        bars_table(walk_rows()), source="test", timezone="America/New_York", bar_kind=BarKind.DAILY
+    )
+    await store.write_bars(
+        bars_table(INTRA_15MIN),
+        source="test",
+        timezone="America/New_York",
+        bar_kind=BarKind.INTRADAY,
+    )
+
+
+POSTGRES_URL = os.environ.get(
+    "FINDATA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def run_sync(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+def _open_store(url: str) -> Store:
+    # TODO(findata-db): a plain import once findata.db.open_store is committed.
+    open_store = getattr(findata.db, "open_store", None)
+    if open_store is None:
+        pytest.skip("findata.db.open_store is not available yet")
+    opened: Store = open_store(url)
+    return opened
+
+
+async def _seed_url(url: str) -> None:
+    seeded = _open_store(url)
+    await seeded.connect()
+    try:
+        await seeded.migrate()  # type: ignore[attr-defined]
+        await seed(seeded)
+    finally:
+        await seeded.disconnect()
+
+
+@pytest.fixture(scope="session")
+def duckdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB file seeded once per session; the API tests only read it."""
+    url = f"duckdb://{tmp_path_factory.mktemp('duckdb') / 'api.duckdb'}"
+    run_sync(_seed_url(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database seeded once per session, dropped afterwards."""
+    import asyncpg
+
+    name = f"findata_api_test_{uuid.uuid4().hex[:12]}"
+    admin_url = POSTGRES_URL
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    async def drop() -> None:
+        connection = await asyncpg.connect(admin_url, timeout=5)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    try:
+        run_sync(create())
+    except (OSError, asyncpg.PostgresError) as exc:
+        message = f"PostgreSQL at {redact_url(admin_url)} is unreachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(f"SKIPPING POSTGRES API TESTS -- {message}")
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        run_sync(_seed_url(url))
+        yield url
+    finally:
+        run_sync(drop())
+
+
+@pytest.fixture(
+    params=[
+        "memory",
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+    ]
+)
+def store(request: pytest.FixtureRequest) -> Store:
+    """A store holding the fixture symbols; the app connects it when serving starts."""
+    if request.param == "memory":
+        memory = MemoryStore()
+        run_sync(seed(memory))
+        return memory
+    url = request.getfixturevalue(f"{request.param}_url")
+    return _open_store(url)
 
 
 @pytest.fixture
 def memory_store() -> MemoryStore:
+    """An empty in-memory store (for lifecycle and outage tests)."""
     return MemoryStore()
 
 
 @pytest.fixture
-def app(memory_store: MemoryStore) -> Quart:
-    return create_app({"env": "test"}, store=memory_store)
+def make_app() -> Callable[..., Quart]:
+    def build(store: Store, **overrides: Any) -> Quart:
+        return create_app({"env": "test", **overrides}, store=store)
+
+    return build
+
+
+@pytest.fixture
+def app(store: Store, make_app: Callable[..., Quart]) -> Quart:
+    return make_app(store)
 
 
 @pytest.fixture

@@ -8,7 +8,17 @@ from typing import Any, Final
 
 from quart import Quart
 
-from findata.api import _health, _logging, _metrics, _problems, _store
+from findata.api import (
+    _health,
+    _indicators,
+    _logging,
+    _metrics,
+    _openapi,
+    _problems,
+    _stocks,
+    _store,
+)
+from findata.api._cache import ResultCaches
 from findata.api._metrics import Metrics
 from findata.api._settings import load_settings
 from findata.api._state import EXTENSION_KEY, AppState
@@ -37,7 +47,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     gateway = StoreGateway(
         store if store is not None else _store.open_configured_store(settings), settings, metrics
     )
-    app.extensions[EXTENSION_KEY] = AppState(settings=settings, store=gateway, metrics=metrics)
+    app.extensions[EXTENSION_KEY] = AppState(
+        settings=settings,
+        store=gateway,
+        metrics=metrics,
+        caches=ResultCaches(settings.cache_megabytes, metrics),
+    )
 
     _logging.init_app(app, settings)
     _metrics.init_app(app, metrics)
@@ -46,6 +61,10 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     _init_extensions(app)
 
     app.register_blueprint(_health.blueprint)
+    app.register_blueprint(_stocks.blueprint)
+    app.register_blueprint(_indicators.blueprint)
+    if settings.docs_enabled:
+        app.register_blueprint(_openapi.blueprint)
     return app
 
 

@@ -21,6 +21,8 @@ from prometheus_client import (
 from quart import Blueprint, Quart, Response, current_app, g, request
 from quart.typing import ResponseReturnValue
 
+from findata.api._params import accepts
+
 _LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
@@ -71,8 +73,8 @@ class Metrics:
         )
         self.cache_lookups = Counter(
             "findata_result_cache_lookups",
-            "Result cache lookups, by outcome (hit, miss).",
-            ["outcome"],
+            "In-process cache lookups, by cache (table, response) and outcome (hit, miss).",
+            ["cache", "outcome"],
             registry=self.registry,
         )
 
@@ -105,6 +107,7 @@ def init_app(app: Quart, metrics: Metrics) -> None:
 
 
 @blueprint.get("/metrics")
+@accepts(media_types=(CONTENT_TYPE_LATEST,), tag="meta")
 async def metrics_text() -> ResponseReturnValue:
     """Prometheus text exposition of this worker's metrics."""
     metrics: Metrics = current_app.extensions["findata"].metrics

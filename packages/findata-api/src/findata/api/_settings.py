@@ -85,9 +85,9 @@ class Settings:
     # Query limits.
     default_limit: int = 10_000
     max_limit: int = 50_000
-    # Caching: in-process result cache size, HTTP max-age, and how long a data
-    # version read from the store is trusted before asking again.
-    cache_entries: int = 2_048
+    # Caching: in-process cache budget (computed results and rendered responses share
+    # it), HTTP max-age, and how long a data version read from the store is trusted.
+    cache_megabytes: int = 256
     cache_max_age: int = 60
     data_version_ttl: float = 1.0
     # Store outages: the Retry-After a 503 advertises, and the readiness probe budget.
@@ -101,7 +101,7 @@ class Settings:
             raise SettingsError(f"env must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
         if not 1 <= self.default_limit <= self.max_limit:
             raise SettingsError("default_limit must be between 1 and max_limit")
-        for name in ("port", "workers", "cache_entries", "store_retry_after"):
+        for name in ("port", "workers", "cache_megabytes", "cache_max_age", "store_retry_after"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative")
         if self.log_format not in ("json", "text"):

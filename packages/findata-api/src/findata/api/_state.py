@@ -7,6 +7,7 @@ from typing import Final
 
 from quart import Quart, current_app
 
+from findata.api._cache import ResultCaches
 from findata.api._metrics import Metrics
 from findata.api._settings import Settings
 from findata.api._store import StoreGateway
@@ -21,6 +22,7 @@ class AppState:
     settings: Settings
     store: StoreGateway
     metrics: Metrics
+    caches: ResultCaches
 
 
 def app_state(app: Quart | None = None) -> AppState:

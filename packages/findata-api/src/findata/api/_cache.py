@@ -1,0 +1,58 @@
+"""Bounded in-process caches keyed by the store's data version.
+
+Results (resampled bars, indicator values) and rendered responses are immutable
+for a given data version, so they can be kept until memory is needed: any write
+to the store changes the version and with it every key. Both caches are LRU and
+bounded by bytes, not entries, because one response can be 100 bytes or 5 MB.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable
+
+import pyarrow as pa
+from cachetools import LRUCache
+
+from findata.api._metrics import Metrics
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CachedResponse:
+    """A rendered body and the headers that depend on it."""
+
+    body: bytes
+    content_type: str
+    link: str | None
+
+
+class ResultCaches:
+    """The two caches of an app: computed tables and rendered responses."""
+
+    def __init__(self, megabytes: int, metrics: Metrics) -> None:
+        budget = max(megabytes, 1) * 1024 * 1024
+        self.tables: LRUCache[Hashable, pa.Table] = LRUCache(
+            maxsize=budget // 2, getsizeof=lambda table: max(int(table.nbytes), 1)
+        )
+        self.responses: LRUCache[str, CachedResponse] = LRUCache(
+            maxsize=budget // 2, getsizeof=lambda cached: len(cached.body) + 200
+        )
+        self._metrics = metrics
+
+    def table(self, key: Hashable) -> pa.Table | None:
+        found = self.tables.get(key)
+        self._metrics.cache_lookups.labels("table", "hit" if found is not None else "miss").inc()
+        return found
+
+    def keep_table(self, key: Hashable, table: pa.Table) -> None:
+        if table.nbytes < self.tables.maxsize:  # cachetools raises on oversized values
+            self.tables[key] = table
+
+    def response(self, key: str) -> CachedResponse | None:
+        found = self.responses.get(key)
+        self._metrics.cache_lookups.labels("response", "hit" if found is not None else "miss").inc()
+        return found
+
+    def keep_response(self, key: str, cached: CachedResponse) -> None:
+        if len(cached.body) + 200 < self.responses.maxsize:
+            self.responses[key] = cached
