@@ -50,7 +50,9 @@ class PreparedBars:
 
     @property
     def symbol_ends(self) -> npt.NDArray[np.intp]:
-        return np.append(self.symbol_starts[1:], self.table.num_rows)
+        if len(self.symbol_starts) == 0:
+            return self.symbol_starts
+        return np.append(self.symbol_starts[1:], self.num_rows).astype(np.intp)
 
     def floats(self, column: str) -> F64:
         values: F64 = _to_numpy(self.table.column(column)).astype(np.float64, copy=False)
