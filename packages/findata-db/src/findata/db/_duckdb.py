@@ -1,0 +1,442 @@
+"""The embedded DuckDB store: one file, shared by short-lived connections.
+
+DuckDB lets one process hold a file read-write, and no process may hold it
+read-only meanwhile. So every operation opens the file, does its work and closes
+it, retrying with jittered backoff while another process holds a conflicting
+lock; reads are cached in-process per data version, and the data version is a
+small side file that readers check without opening the database. See
+docs/decisions/0011-duckdb-multi-process-access.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Final
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from findata.core._types import SYMBOL, TIMESTAMP
+from findata.db._arrow import (
+    concat_bars,
+    empty_bar_table,
+    slice_time,
+    to_bar_table,
+    with_all_columns,
+)
+from findata.db._cache import VersionedCache
+from findata.db._errors import StoreError, StoreUnavailableError
+from findata.db._migrations import (
+    SCHEMA_MIGRATIONS_TABLE,
+    Migration,
+    MigrationStatus,
+    load_migrations,
+    merge_status,
+)
+from findata.db._planning import StoredSymbol, plan_write
+from findata.db._types import BarKind, SymbolInfo
+from findata.db._url import MEMORY, duckdb_path
+from findata.db._validate import normalize_bars
+
+logger = logging.getLogger(__name__)
+
+BACKEND: Final = "duckdb"
+_SELECT_BARS: Final = (
+    'SELECT symbol, ts AS "timestamp", open, high, low, close, volume, vwap, trade_count FROM bars'
+)
+_SELECT_SYMBOLS: Final = (
+    "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
+)
+_NOT_MIGRATED: Final = "the database is not migrated: run `findata db migrate`"
+
+# DuckDB refuses two connections to one file with different settings inside one
+# process, so every store of a file in this process shares one lock.
+_PATH_LOCKS: dict[str, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+def _path_lock(path: str) -> threading.Lock:
+    with _PATH_LOCKS_GUARD:
+        return _PATH_LOCKS.setdefault(path, threading.Lock())
+
+
+def _is_lock_conflict(error: duckdb.Error) -> bool:
+    message = str(error)
+    return "lock" in message.lower() or "different configuration" in message
+
+
+class DuckDBStore:
+    """Bars in a DuckDB file (or ``:memory:``), safe to share between processes.
+
+    ``lock_timeout`` bounds how long an operation waits for another process's
+    conflicting lock before raising ``StoreUnavailableError``; ``cache_rows``
+    bounds the in-process read cache.
+    """
+
+    url_scheme: str = "duckdb"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        lock_timeout: float = 30.0,
+        cache_rows: int = 4_000_000,
+    ) -> None:
+        raw = os.fspath(path)
+        self._memory = raw == MEMORY
+        self.path = raw if self._memory else str(Path(raw).expanduser().absolute())
+        self.lock_timeout = lock_timeout
+        self._version_file = Path(f"{self.path}.version")
+        self._lock = threading.Lock() if self._memory else _path_lock(self.path)
+        self._memory_conn: duckdb.DuckDBPyConnection | None = None
+        self._bars_cache: VersionedCache[pa.Table] = VersionedCache(cache_rows)
+        self._symbols_cache: VersionedCache[list[SymbolInfo]] = VersionedCache(cache_rows)
+
+    @classmethod
+    def from_url(cls, url: str, **options: float) -> DuckDBStore:
+        return cls(duckdb_path(url), **options)  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"DuckDBStore({self.path!r})"
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Open the in-memory database; a file is opened per operation instead."""
+        if self._memory and self._memory_conn is None:
+            self._memory_conn = duckdb.connect(MEMORY)
+
+    async def disconnect(self) -> None:
+        if self._memory_conn is not None:
+            self._memory_conn.close()
+            self._memory_conn = None
+        self._bars_cache.clear()
+        self._symbols_cache.clear()
+
+    async def health(self) -> None:
+        await asyncio.to_thread(self._health_sync)
+
+    def _health_sync(self) -> None:
+        if self._memory:
+            with self._open(write=False) as conn:
+                conn.execute("SELECT 1").fetchall()
+        elif not os.access(self.path, os.R_OK):
+            raise StoreUnavailableError(f"no readable DuckDB database at {self.path}")
+
+    # -- versions ----------------------------------------------------------------
+
+    async def data_version(self) -> str:
+        """The version side file's token: a few bytes read without opening DuckDB."""
+        if self._memory:
+            return await asyncio.to_thread(self._memory_version)
+        return self._file_version()
+
+    def _memory_version(self) -> str:
+        with self._open(write=False) as conn:
+            return self._stored_version(conn)
+
+    def _file_version(self) -> str:
+        try:
+            return self._version_file.read_text(encoding="ascii").strip()
+        except FileNotFoundError:
+            # A database written by another tool: fall back to the files' identity.
+            try:
+                stat = os.stat(self.path)
+            except FileNotFoundError:
+                return "empty"
+            wal = Path(f"{self.path}.wal")
+            wal_part = wal.stat().st_mtime_ns if wal.exists() else 0
+            return f"stat-{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}-{wal_part}"
+
+    @staticmethod
+    def _stored_version(conn: duckdb.DuckDBPyConnection) -> str:
+        row = conn.execute("SELECT database_id, version FROM data_version").fetchone()
+        if row is None:
+            raise StoreError(_NOT_MIGRATED)
+        return f"{row[0]}-{row[1]}"
+
+    def _publish_version(self, version: str) -> None:
+        """Write the side file atomically, so readers never see a partial token."""
+        if self._memory:
+            return
+        scratch = self._version_file.with_name(f"{self._version_file.name}.{os.getpid()}.tmp")
+        scratch.write_text(version, encoding="ascii")
+        os.replace(scratch, self._version_file)
+
+    # -- connections -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _open(self, *, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one operation; the file is closed (and unlocked) afterwards."""
+        with self._lock:
+            if self._memory:
+                if self._memory_conn is None:
+                    raise StoreError("the store is not connected: call connect() first")
+                yield self._memory_conn
+                return
+            if not write and not os.path.exists(self.path):
+                raise StoreError(f"no database at {self.path}: run `findata db migrate`")
+            conn = self._connect_with_retry(write=write)
+            try:
+                yield conn
+            except duckdb.CatalogException as error:
+                raise StoreError(f"{self.path}: {_NOT_MIGRATED} ({error})") from error
+            finally:
+                conn.close()
+
+    def _connect_with_retry(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout
+        delay = 0.005
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return duckdb.connect(self.path, read_only=not write)
+            except (duckdb.IOException, duckdb.ConnectionException) as error:
+                if not _is_lock_conflict(error):
+                    raise StoreUnavailableError(f"cannot open {self.path}: {error}") from error
+                if time.monotonic() + delay > deadline:
+                    mode = "write" if write else "read"
+                    raise StoreUnavailableError(
+                        f"{self.path} is locked by another process; gave up waiting to {mode} "
+                        f"after {self.lock_timeout:g} s ({attempts} attempts): {error}"
+                    ) from error
+            # Jitter keeps several workers from retrying in lockstep.
+            time.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - not cryptographic
+            delay = min(delay * 2, 0.25)
+
+    # -- migrations --------------------------------------------------------------
+
+    async def migrate(self) -> list[Migration]:
+        """Apply pending migrations (creating the file and its folder); return them."""
+        return await asyncio.to_thread(self._migrate_sync)
+
+    def _migrate_sync(self) -> list[Migration]:
+        if not self._memory:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        applied_now: list[Migration] = []
+        with self._open(write=True) as conn:
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {SCHEMA_MIGRATIONS_TABLE} ("
+                "version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            )
+            applied = set(self._applied(conn))
+            for migration in load_migrations(BACKEND):
+                if migration.version in applied:
+                    continue
+                conn.begin()
+                try:
+                    conn.execute(migration.sql)
+                    conn.execute(
+                        f"INSERT INTO {SCHEMA_MIGRATIONS_TABLE} VALUES (?, ?, ?)",
+                        [migration.version, migration.name, _utc_now()],
+                    )
+                    conn.commit()
+                except duckdb.Error as error:
+                    conn.rollback()
+                    raise StoreError(
+                        f"migration {migration.version:04d}_{migration.name} failed: {error}"
+                    ) from error
+                applied_now.append(migration)
+                logger.info("applied migration %04d_%s", migration.version, migration.name)
+            self._publish_version(self._stored_version(conn))
+        return applied_now
+
+    async def migration_status(self) -> list[MigrationStatus]:
+        return await asyncio.to_thread(self._migration_status_sync)
+
+    def _migration_status_sync(self) -> list[MigrationStatus]:
+        migrations = load_migrations(BACKEND)
+        if not self._memory and not os.path.exists(self.path):
+            return merge_status(migrations, {})
+        with self._open(write=False) as conn:
+            exists = conn.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                [SCHEMA_MIGRATIONS_TABLE],
+            ).fetchone()
+            applied = self._applied(conn) if exists and exists[0] else {}
+        return merge_status(migrations, applied)
+
+    @staticmethod
+    def _applied(conn: duckdb.DuckDBPyConnection) -> dict[int, dt.datetime]:
+        rows = conn.execute(f"SELECT version, applied_at FROM {SCHEMA_MIGRATIONS_TABLE}").fetchall()
+        return {int(version): applied_at.replace(tzinfo=dt.UTC) for version, applied_at in rows}
+
+    # -- symbols -------------------------------------------------------------------
+
+    async def list_symbols(self) -> list[SymbolInfo]:
+        return await asyncio.to_thread(self._list_symbols_sync)
+
+    async def get_symbol(self, symbol: str) -> SymbolInfo | None:
+        wanted = symbol.upper()
+        for info in await self.list_symbols():
+            if info.symbol == wanted:
+                return info
+        return None
+
+    def _list_symbols_sync(self) -> list[SymbolInfo]:
+        version = self._current_version()
+        cached = self._symbols_cache.get(version, "symbols")
+        if cached is not None:
+            return cached
+        with self._open(write=False) as conn:
+            rows = conn.execute(f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol").fetchall()
+        infos = [_symbol_info(row) for row in rows]
+        self._symbols_cache.put(version, "symbols", infos, len(infos))
+        return infos
+
+    def _current_version(self) -> str:
+        return self._memory_version() if self._memory else self._file_version()
+
+    # -- bars ----------------------------------------------------------------------
+
+    async def read_bars(
+        self,
+        symbols: Sequence[str],
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+    ) -> pa.Table:
+        return await asyncio.to_thread(self._read_sync, symbols, start, end)
+
+    def _read_sync(
+        self, symbols: Sequence[str], start: dt.datetime | None, end: dt.datetime | None
+    ) -> pa.Table:
+        wanted = sorted({symbol.upper() for symbol in symbols})
+        if not wanted:
+            return empty_bar_table()
+        version = self._current_version()
+        series = {symbol: self._bars_cache.get(version, symbol) for symbol in wanted}
+        missing = [symbol for symbol, table in series.items() if table is None]
+        if missing:
+            series.update(self._load_series(version, missing))
+        return concat_bars(
+            [slice_time(table, start, end) for table in series.values() if table is not None]
+        )
+
+    def _load_series(self, version: str, symbols: list[str]) -> dict[str, pa.Table]:
+        """Whole series of ``symbols`` in time order, cached for ``version``."""
+        loaded: dict[str, pa.Table] = {}
+        with self._open(write=False) as conn:
+            for symbol in symbols:
+                raw = conn.sql(
+                    f"{_SELECT_BARS} WHERE symbol = ? ORDER BY ts", params=[symbol]
+                ).to_arrow_table()
+                table = to_bar_table(raw)
+                self._bars_cache.put(version, symbol, table, table.num_rows)
+                loaded[symbol] = table
+        return loaded
+
+    async def write_bars(
+        self,
+        bars: pa.Table,
+        *,
+        source: str,
+        timezone: str | None = None,
+        bar_kind: BarKind | None = None,
+    ) -> int:
+        return await asyncio.to_thread(self._write_sync, bars, source, timezone, bar_kind)
+
+    def _write_sync(
+        self, bars: pa.Table, source: str, timezone: str | None, bar_kind: BarKind | None
+    ) -> int:
+        normalized = normalize_bars(bars)
+        if normalized.num_rows == 0:
+            return 0
+        staging = _utc_wall_time(with_all_columns(normalized))
+        symbols = sorted(set(staging.column(SYMBOL).to_pylist()))
+        with self._open(write=True) as conn:
+            conn.begin()
+            try:
+                stored = [
+                    StoredSymbol(symbol, zone, BarKind(kind))
+                    for symbol, zone, kind in conn.execute(
+                        "SELECT symbol, timezone, bar_kind FROM symbols "
+                        "WHERE symbol IN (SELECT unnest(?))",
+                        [symbols],
+                    ).fetchall()
+                ]
+                plans = plan_write(normalized, stored, timezone=timezone, bar_kind=bar_kind)
+                now = _utc_now()
+                new_symbols = [
+                    [plan.symbol, plan.timezone, source, str(plan.bar_kind), now]
+                    for plan in plans.values()
+                    if plan.is_new
+                ]
+                if new_symbols:
+                    conn.executemany(
+                        "INSERT INTO symbols (symbol, timezone, source, bar_kind, updated_at) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        new_symbols,
+                    )
+                conn.register("staging_bars", staging)
+                existing = [plan.symbol for plan in plans.values() if not plan.is_new]
+                if existing:
+                    # Upsert = delete the rows being replaced, then insert; the
+                    # time bounds let DuckDB skip row groups by their zone maps.
+                    conn.execute(
+                        "DELETE FROM bars USING staging_bars AS s "
+                        "WHERE bars.symbol = s.symbol AND bars.ts = s.timestamp "
+                        "AND bars.symbol IN (SELECT unnest(?)) "
+                        "AND bars.ts BETWEEN (SELECT min(timestamp) FROM staging_bars) "
+                        "AND (SELECT max(timestamp) FROM staging_bars)",
+                        [existing],
+                    )
+                conn.execute(
+                    "INSERT INTO bars SELECT symbol, timestamp, open, high, low, close, "
+                    "volume, vwap, trade_count FROM staging_bars"
+                )
+                conn.execute(
+                    "UPDATE symbols SET first_bar = agg.first_bar, last_bar = agg.last_bar, "
+                    "bar_count = agg.bar_count, source = ?, updated_at = ? "
+                    "FROM (SELECT symbol, min(ts) AS first_bar, max(ts) AS last_bar, "
+                    "count(*) AS bar_count FROM bars WHERE symbol IN (SELECT unnest(?)) "
+                    "GROUP BY symbol) AS agg WHERE symbols.symbol = agg.symbol",
+                    [source, now, symbols],
+                )
+                conn.execute("UPDATE data_version SET version = version + 1")
+                version = self._stored_version(conn)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.unregister("staging_bars")
+            self._publish_version(version)
+        return int(normalized.num_rows)
+
+
+def _utc_wall_time(bars: pa.Table) -> pa.Table:
+    """Drop the UTC label (not the value): DuckDB would shift TIMESTAMPTZ by the session zone."""
+    index = bars.column_names.index(TIMESTAMP)
+    naive = pc.cast(pc.cast(bars.column(TIMESTAMP), pa.int64()), pa.timestamp("us"))
+    return bars.set_column(index, TIMESTAMP, naive)
+
+
+def _utc_now() -> dt.datetime:
+    """Naive UTC: DuckDB ``TIMESTAMP`` columns hold UTC wall time."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _symbol_info(row: tuple[object, ...]) -> SymbolInfo:
+    symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind = row
+    assert isinstance(first_bar, dt.datetime)
+    assert isinstance(last_bar, dt.datetime)
+    return SymbolInfo(
+        symbol=str(symbol),
+        first_bar=first_bar.replace(tzinfo=dt.UTC),
+        last_bar=last_bar.replace(tzinfo=dt.UTC),
+        bar_count=int(str(bar_count)),
+        timezone=str(timezone),
+        source=str(source),
+        bar_kind=BarKind(str(bar_kind)),
+    )

@@ -1,0 +1,225 @@
+"""The bar contract, checked on whole Arrow columns before anything is written.
+
+Every check yields a boolean "bad row" mask; the error names the earliest bad
+row across all checks, so a user fixing a file top to bottom sees problems in order.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from findata.core import InvalidBarsError, InvalidParameterError
+from findata.core._types import (
+    CLOSE,
+    HIGH,
+    LOW,
+    OPEN,
+    PRICE_COLUMNS,
+    REQUIRED_BAR_COLUMNS,
+    SYMBOL,
+    TIMESTAMP,
+    TRADE_COUNT,
+    UTC_TIMESTAMP,
+    VOLUME,
+    VWAP,
+)
+
+SYMBOL_PATTERN: Final = r"^[A-Z0-9][A-Z0-9.\-^=]{0,31}$"
+"""An upper-case ticker: letters, digits and ``. - ^ =`` (``BRK.B``, ``^GSPC``, ``EURUSD=X``)."""
+
+_SYMBOL_RE: Final = re.compile(SYMBOL_PATTERN)
+
+_COLUMN_TYPES: Final = {
+    OPEN: pa.float64(),
+    HIGH: pa.float64(),
+    LOW: pa.float64(),
+    CLOSE: pa.float64(),
+    VOLUME: pa.int64(),
+    VWAP: pa.float64(),
+    TRADE_COUNT: pa.int64(),
+}
+
+
+def is_valid_symbol(symbol: str) -> bool:
+    """Whether ``symbol`` (already upper-cased) is an acceptable ticker."""
+    return _SYMBOL_RE.match(symbol) is not None
+
+
+def check_timezone(timezone: str) -> str:
+    """``timezone`` if it is an IANA zone name, else an ``InvalidParameterError``."""
+    try:
+        zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        raise InvalidParameterError(
+            "timezone", f"unknown time zone {timezone!r}", value=timezone
+        ) from error
+    return timezone
+
+
+def local_midnight(dates: pa.Array | pa.ChunkedArray, timezone: str) -> pa.Array | pa.ChunkedArray:
+    """UTC instants of 00:00 of each date in ``timezone``: the timestamp of a daily bar.
+
+    Where a DST jump skips midnight, the day starts at the end of the gap, which
+    is still the same date.
+    """
+    naive = pc.cast(pc.cast(dates, pa.date32()), pa.timestamp("us"))
+    local = pc.assume_timezone(naive, timezone, ambiguous="earliest", nonexistent="latest")
+    return pc.cast(local, UTC_TIMESTAMP)
+
+
+def normalize_bars(bars: pa.Table) -> pa.Table:
+    """``bars`` with canonical column types, in its original row order, or ``InvalidBarsError``.
+
+    Checks: required columns, no nulls, valid symbols, time-zone-aware timestamps,
+    finite prices, ``high >= max(open, close)``, ``low <= min(open, close)``,
+    ``volume >= 0``, optional ``vwap``/``trade_count`` sane, no duplicate (symbol, timestamp).
+    """
+    missing = [name for name in REQUIRED_BAR_COLUMNS if name not in bars.column_names]
+    if missing:
+        raise InvalidBarsError(f"missing column(s): {', '.join(missing)}", column=missing[0])
+    columns: dict[str, pa.ChunkedArray] = {SYMBOL: _cast(bars, SYMBOL, pa.string())}
+    columns[TIMESTAMP] = _timestamps(bars)
+    for name, arrow_type in _COLUMN_TYPES.items():
+        if name in bars.column_names:
+            columns[name] = _cast(bars, name, arrow_type)
+    table = pa.table(columns)
+    if table.num_rows == 0:
+        return table
+    _raise_first(_problems(table))
+    _raise_duplicate(table)
+    return table
+
+
+def _cast(bars: pa.Table, name: str, arrow_type: pa.DataType) -> pa.ChunkedArray:
+    column = bars.column(name)
+    if column.type == arrow_type:
+        return column
+    try:
+        return pc.cast(column, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise InvalidBarsError(
+            f"column {name!r} of type {column.type} cannot hold {arrow_type}: {error}",
+            column=name,
+        ) from error
+
+
+def _timestamps(bars: pa.Table) -> pa.ChunkedArray:
+    column = bars.column(TIMESTAMP)
+    if not pa.types.is_timestamp(column.type) or column.type.tz is None:
+        raise InvalidBarsError(
+            f"column 'timestamp' must be a time-zone-aware timestamp, got {column.type}",
+            column=TIMESTAMP,
+        )
+    return _cast(bars, TIMESTAMP, UTC_TIMESTAMP)
+
+
+_Check = tuple[pa.ChunkedArray | pa.Array, Callable[[int], str]]
+
+
+def _problems(table: pa.Table) -> list[_Check]:
+    symbol = table.column(SYMBOL)
+    opens, highs, lows, closes = (table.column(name) for name in PRICE_COLUMNS)
+    checks: list[_Check] = []
+    for name in REQUIRED_BAR_COLUMNS:
+        column = table.column(name)
+        if column.null_count:
+            checks.append((pc.is_null(column), _constant(f"missing value in {name!r}")))
+    checks.append(
+        (
+            pc.invert(pc.match_substring_regex(symbol, SYMBOL_PATTERN)),
+            lambda row: f"invalid symbol {symbol[row].as_py()!r} (expected {SYMBOL_PATTERN})",
+        )
+    )
+    for name in PRICE_COLUMNS:
+        column = table.column(name)
+        checks.append((pc.invert(pc.is_finite(column)), _not_finite(name, column)))
+    checks.append(
+        (
+            pc.less(highs, pc.max_element_wise(opens, closes)),
+            lambda row: (
+                f"high {highs[row].as_py()!r} is below max(open, close) = "
+                f"{max(opens[row].as_py(), closes[row].as_py())!r}"
+            ),
+        )
+    )
+    checks.append(
+        (
+            pc.greater(lows, pc.min_element_wise(opens, closes)),
+            lambda row: (
+                f"low {lows[row].as_py()!r} is above min(open, close) = "
+                f"{min(opens[row].as_py(), closes[row].as_py())!r}"
+            ),
+        )
+    )
+    volume = table.column(VOLUME)
+    checks.append((pc.less(volume, 0), lambda row: f"volume is negative: {volume[row].as_py()!r}"))
+    if VWAP in table.column_names:
+        vwap = table.column(VWAP)
+        checks.append((pc.invert(pc.is_finite(vwap)), _not_finite(VWAP, vwap)))
+    if TRADE_COUNT in table.column_names:
+        trades = table.column(TRADE_COUNT)
+        checks.append(
+            (pc.less(trades, 0), lambda row: f"trade_count is negative: {trades[row].as_py()!r}")
+        )
+    return checks
+
+
+def _constant(message: str) -> Callable[[int], str]:
+    return lambda _row: message
+
+
+def _not_finite(name: str, column: pa.ChunkedArray) -> Callable[[int], str]:
+    return lambda row: f"{name} is not a finite number: {column[row].as_py()!r}"
+
+
+def _raise_first(checks: list[_Check]) -> None:
+    first: tuple[int, Callable[[int], str]] | None = None
+    for mask, describe in checks:
+        # Nulls in a mask come from null inputs, already reported by the null check.
+        bad = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+        if bad.size and (first is None or bad[0] < first[0]):
+            first = (int(bad[0]), describe)
+    if first is not None:
+        row, describe = first
+        raise InvalidBarsError(describe(row), row=row)
+
+
+def _raise_duplicate(table: pa.Table) -> None:
+    """Reject a repeated (symbol, timestamp); O(n) for files sorted per symbol, else a sort."""
+    codes = (pc.dictionary_encode(table.column(SYMBOL)).combine_chunks().indices.to_numpy()).astype(
+        np.int64
+    )
+    stamps = table.column(TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
+    same_symbol = codes[1:] == codes[:-1]
+    runs = int(np.count_nonzero(~same_symbol)) + 1
+    increasing = bool(np.all(stamps[1:][same_symbol] > stamps[:-1][same_symbol]))
+    if increasing and runs == int(codes.max()) + 1:
+        return
+    order = np.lexsort((stamps, codes))
+    repeated = (codes[order][1:] == codes[order][:-1]) & (stamps[order][1:] == stamps[order][:-1])
+    if not repeated.any():
+        return
+    later = np.maximum(order[1:][repeated], order[:-1][repeated])
+    row = int(later.min())
+    raise InvalidBarsError(
+        f"duplicate bar: {table.column(SYMBOL)[row].as_py()} at "
+        f"{table.column(TIMESTAMP)[row].as_py().isoformat()} already appears earlier",
+        row=row,
+    )
+
+
+def first_non_midnight(timestamps: pa.ChunkedArray | pa.Array, timezone: str) -> int | None:
+    """Row of the first timestamp that is not 00:00 (start of day) in ``timezone``."""
+    local_dates = pc.cast(
+        pc.local_timestamp(pc.cast(timestamps, pa.timestamp("us", timezone))), pa.date32()
+    )
+    expected = local_midnight(local_dates, timezone)
+    bad = np.flatnonzero(pc.not_equal(timestamps, expected).to_numpy(zero_copy_only=False))
+    return int(bad[0]) if bad.size else None

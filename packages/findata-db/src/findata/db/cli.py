@@ -1,0 +1,195 @@
+"""The ``findata db`` and ``findata ingest`` command groups.
+
+findata-api mounts both on its ``findata`` command; ``python -m findata.db``
+runs them standalone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from findata.core import FindataError
+from findata.db._demo import ingest_demo
+from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
+from findata.db._open import migrate, migration_status, open_store
+from findata.db._types import Store
+from findata.db._url import DATABASE_URL_ENV, default_database_url, redact_url
+from findata.db._yahoo import ingest_yahoo
+
+Result = TypeVar("Result")
+
+database_url_option = click.option(
+    "--database-url",
+    envvar=DATABASE_URL_ENV,
+    show_envvar=True,
+    default=None,
+    help="postgresql://... or duckdb:///abs/file.duckdb (default: a DuckDB file in the "
+    "user data directory).",
+)
+timezone_option = click.option(
+    "--timezone",
+    default=None,
+    help="Exchange time zone of new symbols (IANA name; default America/New_York). "
+    "Known symbols keep theirs.",
+)
+symbol_option = click.option(
+    "--symbol", default=None, help="Symbol of every row, for files without a symbol column."
+)
+
+
+def _run(action: Callable[[], Awaitable[Result]]) -> Result:
+    """Run a coroutine; typed findata errors become one clear line and exit status 1."""
+    try:
+        return asyncio.run(action())  # type: ignore[arg-type]
+    except FindataError as error:
+        raise click.ClickException(str(error)) from error
+
+
+async def _with_store(url: str | None, use: Callable[[Store], Awaitable[Result]]) -> Result:
+    store = open_store(url)
+    await store.connect()
+    try:
+        return await use(store)
+    finally:
+        await store.disconnect()
+
+
+def _report(result: IngestResult) -> None:
+    click.echo(
+        f"{result.path}: {result.rows:,} rows ({', '.join(result.symbols) or 'no symbols'}) "
+        f"in {result.seconds:.2f} s, {result.rows_per_second:,.0f} rows/s"
+    )
+
+
+@click.group("db")
+def db() -> None:
+    """Database schema: apply and inspect migrations."""
+
+
+@db.command("migrate")
+@database_url_option
+def migrate_command(database_url: str | None) -> None:
+    """Apply pending schema migrations (running it twice is a no-op)."""
+    url = database_url or default_database_url()
+    applied = _run(lambda: migrate(url))
+    for migration in applied:
+        click.echo(f"applied {migration.version:04d}_{migration.name}")
+    click.echo(f"{redact_url(url)}: schema up to date ({len(applied)} applied now)")
+
+
+@db.command("status")
+@database_url_option
+def status_command(database_url: str | None) -> None:
+    """List every migration and whether it is applied."""
+    url = database_url or default_database_url()
+    states = _run(lambda: migration_status(url))
+    click.echo(redact_url(url))
+    for state in states:
+        when = state.applied_at.isoformat() if state.applied_at else "pending"
+        click.echo(f"  {state.version:04d}_{state.name:<30} {when}")
+
+
+@click.group("ingest")
+def ingest() -> None:
+    """Load bars into the store: every file is validated whole, then written atomically."""
+
+
+@ingest.command("csv")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@symbol_option
+@timezone_option
+@database_url_option
+def ingest_csv_command(
+    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+) -> None:
+    """Ingest CSV files: symbol, date|timestamp, open, high, low, close, volume[, vwap,
+    trade_count]."""
+    _run(
+        lambda: _with_store(
+            database_url,
+            lambda store: ingest_csv(
+                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+            ),
+        )
+    )
+
+
+@ingest.command("parquet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@symbol_option
+@timezone_option
+@database_url_option
+def ingest_parquet_command(
+    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+) -> None:
+    """Ingest Parquet files with the same columns as CSV."""
+    _run(
+        lambda: _with_store(
+            database_url,
+            lambda store: ingest_parquet(
+                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+            ),
+        )
+    )
+
+
+@ingest.command("yahoo")
+@click.argument("symbols", nargs=-1, required=True)
+@click.option("--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day.")
+@click.option("--end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="Day after the last.")
+@click.option("--interval", default="1d", show_default=True, help="Yahoo interval: 1d, 1m, 5m...")
+@timezone_option
+@database_url_option
+def ingest_yahoo_command(
+    symbols: tuple[str, ...],
+    start: dt.datetime,
+    end: dt.datetime | None,
+    interval: str,
+    timezone: str | None,
+    database_url: str | None,
+) -> None:
+    """Download bars from Yahoo Finance (needs the findata-db[yahoo] extra and internet)."""
+    results = _run(
+        lambda: _with_store(
+            database_url,
+            lambda store: ingest_yahoo(
+                store,
+                symbols,
+                start=start.date(),
+                end=None if end is None else end.date(),
+                interval=interval,
+                timezone=timezone,
+            ),
+        )
+    )
+    for result in results:
+        _report(result)
+
+
+@ingest.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the store holds no symbols yet.")
+@database_url_option
+def ingest_demo_command(if_empty: bool, database_url: str | None) -> None:
+    """Load the deterministic synthetic demo data set (DEMO-* symbols)."""
+    rows = _run(
+        lambda: _with_store(database_url, lambda store: ingest_demo(store, if_empty=if_empty))
+    )
+    if rows:
+        click.echo(f"demo data: {rows:,} rows written")
+    else:
+        click.echo("demo data: skipped, the store already holds symbols")
+
+
+@click.group()
+def main() -> None:
+    """findata storage commands (the full CLI is ``findata`` from findata-api)."""
+
+
+main.add_command(db)
+main.add_command(ingest)
