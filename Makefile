@@ -99,6 +99,7 @@ lint-delivery: $(DELIVERY_TOOLS)/bin/checkov $(HATCH) ## hadolint, checkov, acti
 	PATH="$(abspath $(DELIVERY_TOOLS))/bin:$$PATH" actionlint  # with shellcheck on the run: scripts
 	$(DELIVERY_TOOLS)/bin/yamllint --strict .github docker-compose.yaml .yamllint.yaml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
 	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh
 	$(HATCH) run pytest -p no:cacheprovider tests/delivery
