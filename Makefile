@@ -130,3 +130,9 @@ up: ## start PostgreSQL, migrate + demo data, and the API on :5000 with Compose 
 
 down: ## stop the Compose stack (the database volume stays)
 	docker compose down
+
+# --- deploy/ (AWS: Terraform modules + Terragrunt live tree, docs/deploy.md) ---
+.PHONY: check-deploy
+
+check-deploy: $(HATCH) ## deploy/: terraform fmt/init/validate/test (mocked AWS), checkov, Terragrunt wiring tests
+	deploy/check.sh

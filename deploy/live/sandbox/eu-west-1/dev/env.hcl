@@ -1,0 +1,8 @@
+# Replace the certificate ARN (and DNS) with your own (docs/deploy.md, "DNS and certificate").
+locals {
+  environment     = "dev"
+  vpc_cidr        = "10.40.0.0/16"
+  certificate_arn = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-0000-0000-0000-00000000dev0"
+  dns_zone_id     = null
+  dns_name        = null
+}
