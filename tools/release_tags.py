@@ -17,6 +17,7 @@ Stdlib only, so it runs before any dependency is installed (CI, Terragrunt ``run
 
     python3 tools/release_tags.py --branch "$BRANCH" --sha "$SHA"            # one tag a line
     python3 tools/release_tags.py --branch main --sha "$SHA" --format csv   # 0.1.0,latest
+    python3 tools/release_tags.py --branch main --sha "$SHA" --format first # 0.1.0 (deploys)
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ def read_version(root: Path = DEFAULT_ROOT) -> str:
 
 def _format(tags: Sequence[str], repository: str | None, output: str) -> str:
     refs = [f"{repository}:{tag}" if repository else tag for tag in tags]
+    if output == "first":
+        return refs[0]
     if output == "csv":
         return ",".join(refs)
     if output == "json":
@@ -126,7 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT, help="repository root")
     parser.add_argument("--main-branch", default=MAIN_BRANCH, help="the release branch")
     parser.add_argument("--repository", help="prefix each tag as REPOSITORY:TAG")
-    parser.add_argument("--format", choices=("lines", "csv", "json"), default="lines")
+    parser.add_argument(
+        "--format",
+        choices=("lines", "csv", "json", "first"),
+        default="lines",
+        help="first: only the build's own tag (X.Y.Z on main, never latest), for deploys",
+    )
     args = parser.parse_args(argv)
     try:
         version = args.version or read_version(args.root)

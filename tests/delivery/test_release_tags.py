@@ -202,6 +202,7 @@ def test_a_missing_pyproject_is_named(release_tags: ModuleType, tmp_path: Path) 
             "json",
             '["docker.io/findata/findata-api:0.1.0", "docker.io/findata/findata-api:latest"]\n',
         ),
+        ("first", "docker.io/findata/findata-api:0.1.0\n"),
     ],
 )
 def test_the_cli_prints_refs_in_each_format(
