@@ -22,12 +22,10 @@ import pytest
 from quart import Quart
 from quart.testing import QuartClient
 
-import findata.db
 from findata.api import create_app
-from findata.api._settings import redact_url
 from findata.api.testing import MemoryStore
 from findata.core import BAR_SCHEMA
-from findata.db import BarKind, Store
+from findata.db import BarKind, Store, open_store, redact_url
 
 T = TypeVar("T")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -116,20 +114,11 @@ def run_sync(work: Coroutine[Any, Any, T]) -> T:
         return thread.submit(asyncio.run, work).result()
 
 
-def _open_store(url: str) -> Store:
-    # TODO(findata-db): a plain import once findata.db.open_store is committed.
-    open_store = getattr(findata.db, "open_store", None)
-    if open_store is None:
-        pytest.skip("findata.db.open_store is not available yet")
-    opened: Store = open_store(url)
-    return opened
-
-
 async def _seed_url(url: str) -> None:
-    seeded = _open_store(url)
+    seeded = open_store(url)
     await seeded.connect()
     try:
-        await seeded.migrate()  # type: ignore[attr-defined]
+        await seeded.migrate()
         await seed(seeded)
     finally:
         await seeded.disconnect()
@@ -194,13 +183,15 @@ def store(request: pytest.FixtureRequest) -> Store:
         run_sync(seed(memory))
         return memory
     url = request.getfixturevalue(f"{request.param}_url")
-    return _open_store(url)
+    return open_store(url)
 
 
 @pytest.fixture
 def memory_store() -> MemoryStore:
-    """An empty in-memory store (for lifecycle and outage tests)."""
-    return MemoryStore()
+    """An in-memory store with the fixture symbols, for tests that write or switch it off."""
+    memory = MemoryStore()
+    run_sync(seed(memory))
+    return memory
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from typing import Any, Final
 import yaml
 
 from findata.core import FindataError
+from findata.db import redact_url
 
 ENVIRONMENTS: Final = ("local", "test", "development", "production")
 ENV_PREFIX: Final = "FINDATA_"
@@ -138,15 +139,6 @@ class Settings:
         }
         shown["database_url"] = self.redacted_database_url
         return "Settings(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
-
-
-def redact_url(url: str) -> str:
-    """Replace the password of a URL by asterisks (``postgresql://u:***@h/db``)."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{netloc}"))
 
 
 def load_settings(

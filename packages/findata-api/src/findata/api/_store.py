@@ -18,19 +18,19 @@ from typing import TypeVar
 import pyarrow as pa
 from quart import Quart, Response
 
-import findata.db
 from findata.api._metrics import Metrics
 from findata.api._problems import problem
 from findata.api._settings import Settings
-from findata.db import Store, SymbolInfo
+from findata.db import (
+    Store,
+    StoreUnavailableError,
+    SymbolInfo,
+    default_database_url,
+    open_store,
+)
 
 _log = logging.getLogger("findata.api")
 T = TypeVar("T")
-
-# TODO(findata-db): import StoreUnavailableError directly once findata-db exports it.
-StoreUnavailableError: type[Exception] = getattr(
-    findata.db, "StoreUnavailableError", ConnectionError
-)
 
 # Failures that mean "the store cannot answer now", as opposed to a bug.
 _OUTAGES = (StoreUnavailableError, OSError, TimeoutError)
@@ -154,10 +154,7 @@ def _describe(exc: BaseException) -> str:
 
 def open_configured_store(settings: Settings) -> Store:
     """The store named by the settings (findata-db's default embedded file when unset)."""
-    # TODO(findata-db): plain imports once open_store/default_database_url land.
-    open_store: Callable[[str], Store] = getattr(findata.db, "open_store")  # noqa: B009
-    default_url: Callable[[], str] = getattr(findata.db, "default_database_url")  # noqa: B009
-    return open_store(settings.connection_url() or default_url())
+    return open_store(settings.connection_url() or default_database_url())
 
 
 def init_app(app: Quart, gateway: StoreGateway, settings: Settings) -> None:

@@ -12,9 +12,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.api._store import StoreUnavailableError
 from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
-from findata.db import BarKind, SymbolInfo
+from findata.db import BarKind, StoreUnavailableError, SymbolInfo
 
 __all__ = ["MemoryStore"]
 
