@@ -182,7 +182,12 @@ class DuckDBStore:
             if self._memory:
                 if self._memory_conn is None:
                     raise StoreError("the store is not connected: call connect() first")
-                yield self._memory_conn
+                # A cursor per operation: no half-read result leaks into the next one.
+                cursor = self._memory_conn.cursor()
+                try:
+                    yield cursor
+                finally:
+                    cursor.close()
                 return
             if not write and not os.path.exists(self.path):
                 raise StoreError(f"no database at {self.path}: run `findata db migrate`")
@@ -336,6 +341,11 @@ class DuckDBStore:
                 loaded[symbol] = table
         return loaded
 
+    def _bump_version(self, conn: duckdb.DuckDBPyConnection) -> str:
+        """The last statement of every write transaction: readers' caches key on it."""
+        conn.execute("UPDATE data_version SET version = version + 1")
+        return self._stored_version(conn)
+
     async def write_bars(
         self,
         bars: pa.Table,
@@ -403,8 +413,7 @@ class DuckDBStore:
                     "GROUP BY symbol) AS agg WHERE symbols.symbol = agg.symbol",
                     [source, now, symbols],
                 )
-                conn.execute("UPDATE data_version SET version = version + 1")
-                version = self._stored_version(conn)
+                version = self._bump_version(conn)
                 conn.commit()
             except BaseException:
                 conn.rollback()

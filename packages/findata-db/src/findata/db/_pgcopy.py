@@ -7,7 +7,7 @@ reads or writes millions of them without a Python loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
@@ -27,37 +27,30 @@ PG_TYPES: Final = {
     "timestamptz": ">i8",
 }
 
+Columns = Sequence[tuple[str, str]]
+"""``(name, pg_type)`` of each field, in table order."""
 
-def record_dtype(columns: Sequence[tuple[str, str]]) -> np.dtype[np.void]:
-    """The on-the-wire record of ``(name, pg_type)`` columns: count, then (length, value)s."""
+
+def record_dtype(columns: Columns) -> np.dtype[np.void]:
+    """The on-the-wire record of ``columns``: field count, then (length, value) per field."""
     fields: list[tuple[str, str]] = [("_count", ">i2")]
     for name, pg_type in columns:
         fields += [(f"_{name}_length", ">i4"), (name, PG_TYPES[pg_type])]
     return np.dtype(fields)
 
 
-def encode(
-    columns: Sequence[tuple[str, str]],
-    values: dict[str, np.ndarray],
-    *,
-    chunk_rows: int = 500_000,
-) -> Iterator[bytes]:
-    """A binary COPY stream of ``values`` in chunks of ``chunk_rows`` records."""
+def encode_records(columns: Columns, values: dict[str, np.ndarray], start: int, stop: int) -> bytes:
+    """Rows ``start:stop`` of ``values`` as binary COPY records (no header, no trailer)."""
     dtype = record_dtype(columns)
-    rows = len(next(iter(values.values())))
-    yield HEADER
-    for start in range(0, rows, chunk_rows):
-        stop = min(start + chunk_rows, rows)
-        records = np.empty(stop - start, dtype=dtype)
-        records["_count"] = len(columns)
-        for name, _ in columns:
-            records[f"_{name}_length"] = dtype[name].itemsize
-            records[name] = values[name][start:stop]
-        yield records.tobytes()
-    yield TRAILER
+    records = np.empty(stop - start, dtype=dtype)
+    records["_count"] = len(columns)
+    for name, _ in columns:
+        records[f"_{name}_length"] = dtype[name].itemsize
+        records[name] = values[name][start:stop]
+    return records.tobytes()
 
 
-def decode(columns: Sequence[tuple[str, str]], payload: bytes) -> dict[str, np.ndarray]:
+def decode(columns: Columns, payload: bytes) -> dict[str, np.ndarray]:
     """Columns (native byte order) of a binary COPY ``payload`` of ``columns``."""
     if not payload.startswith(SIGNATURE):
         raise ValueError("not a PostgreSQL binary COPY stream")

@@ -12,8 +12,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -25,7 +26,7 @@ import pyarrow.compute as pc
 
 from findata.core._types import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
 from findata.db import _pgcopy
-from findata.db._arrow import concat_bars, empty_bar_table, micros
+from findata.db._arrow import concat_bars, empty_bar_table
 from findata.db._errors import StoreError, StoreUnavailableError
 from findata.db._migrations import (
     SCHEMA_MIGRATIONS_TABLE,
@@ -48,20 +49,6 @@ _WRITE_LOCK_KEY: Final = int.from_bytes(hashlib.sha256(b"findata-db write").dige
 _MIGRATE_LOCK_KEY: Final = _WRITE_LOCK_KEY + 1
 
 _PRICES: Final = ("open", "high", "low", "close")
-_READ_COLUMNS: Final = (
-    ("ts", "timestamptz"),
-    *((name, "float8") for name in _PRICES),
-    ("volume", "int8"),
-    ("has_vwap", "bool"),
-    ("vwap", "float8"),
-    ("has_trade_count", "bool"),
-    ("trade_count", "int8"),
-)
-_READ_QUERY: Final = (
-    "SELECT ts, open, high, low, close, volume, vwap IS NOT NULL, coalesce(vwap, 0), "
-    "trade_count IS NOT NULL, coalesce(trade_count, 0) FROM bars "
-    "WHERE symbol = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts"
-)
 _SELECT_SYMBOLS: Final = (
     "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
 )
@@ -91,7 +78,8 @@ class PostgresStore:
     """Bars in PostgreSQL. ``?schema=NAME`` in the URL selects (and migrate creates) a schema.
 
     ``health_timeout`` bounds how long ``health()`` waits before declaring the
-    server unavailable; ``connect_timeout`` bounds each new connection.
+    server unavailable; ``connect_timeout`` bounds each new connection;
+    ``server_settings`` are PostgreSQL session settings (e.g. ``{"TimeZone": ...}``).
     """
 
     url_scheme: str = "postgresql"
@@ -105,18 +93,19 @@ class PostgresStore:
         connect_timeout: float = 5.0,
         health_timeout: float = 2.0,
         command_timeout: float | None = None,
+        server_settings: Mapping[str, str] | None = None,
     ) -> None:
         clean_url, self.schema = _split_schema(url)
         self.url = redact_url(url)
         self.health_timeout = health_timeout
-        server_settings = {"application_name": "findata"}
+        settings = {"application_name": "findata", **(server_settings or {})}
         if self.schema:
-            server_settings["search_path"] = self.schema
+            settings["search_path"] = self.schema
         options: dict[str, Any] = {
             "min_size": min_size,
             "max_size": max_size,
             "timeout": connect_timeout,
-            "server_settings": server_settings,
+            "server_settings": settings,
         }
         if command_timeout is not None:
             options["command_timeout"] = command_timeout
@@ -251,19 +240,18 @@ class PostgresStore:
             return empty_bar_table()
         low = _MIN_TS if start is None else start
         high = _MAX_TS if end is None else end
-        payloads = []
+        parts = []
         async with self._connection() as raw:
-            for symbol in wanted:
-                chunks: list[bytes] = []
-
-                async def collect(chunk: bytes, into: list[bytes] = chunks) -> None:
-                    into.append(chunk)
-
-                await raw.copy_from_query(
-                    _READ_QUERY, symbol, low, high, output=collect, format="binary"
-                )
-                payloads.append((symbol, b"".join(chunks)))
-        return concat_bars([_decode_bars(symbol, payload) for symbol, payload in payloads])
+            found = await raw.fetch(
+                "SELECT symbol, symbol_id, has_vwap, has_trade_count FROM symbols "
+                "WHERE symbol = ANY($1) ORDER BY symbol",
+                wanted,
+            )
+            for symbol, symbol_id, has_vwap, has_trade_count in found:
+                columns = _read_columns(has_vwap=has_vwap, has_trade_count=has_trade_count)
+                payload = await _copy_out(raw, _read_query(columns), symbol_id, low, high)
+                parts.append((symbol, columns, payload))
+        return concat_bars([_decode_bars(*part) for part in parts])
 
     async def write_bars(
         self,
@@ -273,144 +261,264 @@ class PostgresStore:
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
     ) -> int:
+        """Upsert in one transaction: COPY straight into ``bars`` when no stored bar of the
+        batch's symbols falls in its time range (the bulk-load case), else COPY into a
+        staging table and ``INSERT .. ON CONFLICT DO UPDATE``."""
         # Validation and encoding are CPU work on whole columns: keep them off the loop.
         normalized = await asyncio.to_thread(normalize_bars, bars)
         if normalized.num_rows == 0:
             return 0
-        staged = await asyncio.to_thread(_StagedBars.from_bars, normalized)
+        batch = await asyncio.to_thread(_Batch.from_bars, normalized)
         async with self._connection() as raw, raw.transaction():
             await raw.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK_KEY)
-            stored = [
-                StoredSymbol(row[0], row[1], BarKind(row[2]))
-                for row in await raw.fetch(
-                    "SELECT symbol, timezone, bar_kind FROM symbols WHERE symbol = ANY($1)",
-                    staged.symbols,
-                )
-            ]
+            rows = await raw.fetch(
+                "SELECT symbol, timezone, bar_kind FROM symbols WHERE symbol = ANY($1)",
+                batch.symbols,
+            )
+            stored = [StoredSymbol(row[0], row[1], BarKind(row[2])) for row in rows]
             plans = await asyncio.to_thread(
                 plan_write, normalized, stored, timezone=timezone, bar_kind=bar_kind
             )
-            new_symbols = [plan for plan in plans.values() if plan.is_new]
-            if new_symbols:
+            new = [plan for plan in plans.values() if plan.is_new]
+            if new:
                 await raw.executemany(
                     "INSERT INTO symbols (symbol, timezone, source, bar_kind) "
                     "VALUES ($1, $2, $3, $4)",
-                    [
-                        (plan.symbol, plan.timezone, source, str(plan.bar_kind))
-                        for plan in new_symbols
-                    ],
+                    [(plan.symbol, plan.timezone, source, str(plan.bar_kind)) for plan in new],
                 )
-            await raw.execute(staged.create_table_sql)
-            await raw.copy_to_table(
-                "findata_staging_bars", source=_aiter(staged.payload()), format="binary"
+            ids = dict(
+                await raw.fetch(
+                    "SELECT symbol, symbol_id FROM symbols WHERE symbol = ANY($1)", batch.symbols
+                )
             )
-            await raw.execute(staged.upsert_sql, staged.symbols)
+            batch.set_symbol_ids([ids[symbol] for symbol in batch.symbols])
+            overlapping = await raw.fetchval(
+                "SELECT count(*) FROM unnest($1::int4[], $2::timestamptz[], $3::timestamptz[]) "
+                "AS r(symbol_id, first_bar, last_bar) WHERE EXISTS (SELECT 1 FROM bars b "
+                "WHERE b.symbol_id = r.symbol_id AND b.ts BETWEEN r.first_bar AND r.last_bar)",
+                *batch.ranges(),
+            )
+            if overlapping or batch.needs_staging:
+                await raw.execute(batch.create_staging_sql)
+                await raw.copy_to_table(_STAGING, source=batch.payload(), format="binary")
+                await raw.execute(batch.upsert_sql)
+                await raw.execute(_RECOUNT_SQL, batch.symbol_ids, source)
+            else:
+                await raw.copy_to_table(
+                    "bars", source=batch.payload(), columns=batch.names, format="binary"
+                )
+                await raw.execute(_EXTEND_SQL, *batch.ranges(), batch.counts(), source)
             await raw.execute(
-                "UPDATE symbols SET first_bar = agg.first_bar, last_bar = agg.last_bar, "
-                "bar_count = agg.bar_count, source = $2, updated_at = now() "
-                "FROM (SELECT symbol, min(ts) AS first_bar, max(ts) AS last_bar, "
-                "count(*) AS bar_count FROM bars WHERE symbol = ANY($1) GROUP BY symbol) AS agg "
-                "WHERE symbols.symbol = agg.symbol",
-                staged.symbols,
-                source,
+                "UPDATE symbols SET has_vwap = has_vwap OR $2, "
+                "has_trade_count = has_trade_count OR $3 WHERE symbol_id = ANY($1)",
+                batch.symbol_ids,
+                batch.has(VWAP),
+                batch.has(TRADE_COUNT),
             )
-            await raw.execute("UPDATE data_version SET version = version + 1")
+            if normalized.num_rows >= _ANALYZE_ROWS:
+                # Fresh planner statistics: without them the first reads of a bulk
+                # load pick a bitmap scan plus an on-disk sort instead of the index.
+                await raw.execute("ANALYZE bars")
+            await self._bump_version(raw)
         return int(normalized.num_rows)
 
-
-class _StagedBars:
-    """Normalized bars as fixed-width staging columns (symbols as indices into a list)."""
-
-    def __init__(
-        self, symbols: list[str], columns: list[tuple[str, str]], values: dict[str, np.ndarray]
-    ):
-        self.symbols = symbols
-        self.columns = columns
-        self.values = values
-
-    @classmethod
-    def from_bars(cls, bars: pa.Table) -> _StagedBars:
-        encoded = pc.dictionary_encode(bars.column(SYMBOL)).combine_chunks()
-        symbols = encoded.dictionary.to_pylist()
-        values: dict[str, np.ndarray] = {
-            "symbol_index": encoded.indices.to_numpy().astype(np.int32) + 1,
-            "ts": _column(bars, TIMESTAMP, pa.int64()) - _pgcopy.PG_EPOCH_OFFSET_US,
-        }
-        columns = [("symbol_index", "int4"), ("ts", "timestamptz")]
-        for name in _PRICES:
-            values[name] = _column(bars, name, pa.float64())
-            columns.append((name, "float8"))
-        values["volume"] = _column(bars, "volume", pa.int64())
-        columns.append(("volume", "int8"))
-        for name, arrow_type, pg_type in (
-            (VWAP, pa.float64(), "float8"),
-            (TRADE_COUNT, pa.int64(), "int8"),
-        ):
-            if name in bars.column_names:
-                column = bars.column(name)
-                values[f"has_{name}"] = pc.is_valid(column).to_numpy(zero_copy_only=False)
-                values[name] = pc.fill_null(column, 0).cast(arrow_type).to_numpy()
-                columns += [(f"has_{name}", "bool"), (name, pg_type)]
-        return cls(symbols, columns, values)
-
-    def payload(self) -> list[bytes]:
-        return list(_pgcopy.encode(self.columns, self.values))
-
-    @property
-    def create_table_sql(self) -> str:
-        definitions = ", ".join(f"{name} {pg_type}" for name, pg_type in self.columns)
-        return f"CREATE TEMP TABLE findata_staging_bars ({definitions}) ON COMMIT DROP"
-
-    @property
-    def upsert_sql(self) -> str:
-        names = {name for name, _ in self.columns}
-        vwap = "CASE WHEN has_vwap THEN vwap END" if VWAP in names else "NULL::float8"
-        trades = (
-            "CASE WHEN has_trade_count THEN trade_count END"
-            if TRADE_COUNT in names
-            else "NULL::int8"
-        )
-        updated = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
-        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in updated)
-        current = ", ".join(f"bars.{name}" for name in updated)
-        incoming = ", ".join(f"EXCLUDED.{name}" for name in updated)
-        # Re-ingesting identical rows rewrites nothing (no dead tuples, no WAL).
-        return (
-            "INSERT INTO bars (symbol, ts, open, high, low, close, volume, vwap, trade_count) "
-            f"SELECT ($1::text[])[symbol_index], ts, open, high, low, close, volume, {vwap}, "
-            f"{trades} FROM findata_staging_bars "
-            f"ON CONFLICT (symbol, ts) DO UPDATE SET {assignments} "
-            f"WHERE ({current}) IS DISTINCT FROM ({incoming})"
-        )
+    async def _bump_version(self, raw: asyncpg.Connection) -> None:
+        """The last statement of every write transaction: readers' caches key on it."""
+        await raw.execute("UPDATE data_version SET version = version + 1")
 
 
-def _column(bars: pa.Table, name: str, arrow_type: pa.DataType) -> np.ndarray:
-    column = bars.column(name).combine_chunks()
-    values: np.ndarray = column.cast(arrow_type).to_numpy()
-    return values
+_STAGING: Final = "findata_staging_bars"
+_ANALYZE_ROWS: Final = 50_000
+_UPDATED_COLUMNS: Final = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
+# Stats of a batch that only adds bars: extend, without counting the table.
+_EXTEND_SQL: Final = (
+    "UPDATE symbols SET first_bar = LEAST(symbols.first_bar, r.first_bar), "
+    "last_bar = GREATEST(symbols.last_bar, r.last_bar), "
+    "bar_count = symbols.bar_count + r.bar_count, "
+    "source = $5, updated_at = now() "
+    "FROM unnest($1::int4[], $2::timestamptz[], $3::timestamptz[], $4::int8[]) "
+    "AS r(symbol_id, first_bar, last_bar, bar_count) WHERE symbols.symbol_id = r.symbol_id"
+)
+# Stats after an upsert that may have replaced bars: count again.
+_RECOUNT_SQL: Final = (
+    "UPDATE symbols SET first_bar = agg.first_bar, last_bar = agg.last_bar, "
+    "bar_count = agg.bar_count, source = $2, updated_at = now() "
+    "FROM (SELECT symbol_id, min(ts) AS first_bar, max(ts) AS last_bar, count(*) AS bar_count "
+    "FROM bars WHERE symbol_id = ANY($1) GROUP BY symbol_id) AS agg "
+    "WHERE symbols.symbol_id = agg.symbol_id"
+)
 
 
-async def _aiter(chunks: list[bytes]) -> AsyncIterator[bytes]:
-    for chunk in chunks:
-        yield chunk
+def _read_columns(*, has_vwap: bool, has_trade_count: bool) -> list[tuple[str, str]]:
+    columns = [("ts", "timestamptz"), *((name, "float8") for name in _PRICES), ("volume", "int8")]
+    if has_vwap:
+        columns += [("has_vwap", "bool"), ("vwap", "float8")]
+    if has_trade_count:
+        columns += [("has_trade_count", "bool"), ("trade_count", "int8")]
+    return columns
 
 
-def _decode_bars(symbol: str, payload: bytes) -> pa.Table:
-    values = _pgcopy.decode(_READ_COLUMNS, payload)
+def _read_query(columns: list[tuple[str, str]]) -> str:
+    """Fixed-width fields only: optional values travel as (is-present flag, value or 0)."""
+    fields = []
+    for name, _ in columns:
+        if name.startswith("has_"):
+            fields.append(f"{name.removeprefix('has_')} IS NOT NULL")
+        elif name in (VWAP, TRADE_COUNT):
+            fields.append(f"coalesce({name}, 0)")
+        else:
+            fields.append(name)
+    return (
+        f"SELECT {', '.join(fields)} FROM bars "
+        "WHERE symbol_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts"
+    )
+
+
+async def _copy_out(raw: asyncpg.Connection, query: str, *args: object) -> bytes:
+    chunks: list[bytes] = []
+
+    async def collect(chunk: bytes) -> None:
+        chunks.append(chunk)
+
+    await raw.copy_from_query(query, *args, output=collect, format="binary")
+    return b"".join(chunks)
+
+
+def _decode_bars(symbol: str, columns: list[tuple[str, str]], payload: bytes) -> pa.Table:
+    values = _pgcopy.decode(columns, payload)
     rows = len(values["ts"])
-    columns: dict[str, pa.Array] = {
+    table: dict[str, pa.Array] = {
         SYMBOL: pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(rows, dtype=np.int32)), pa.array([symbol])
         ).cast(pa.string()),
         TIMESTAMP: pa.array(values["ts"] + _pgcopy.PG_EPOCH_OFFSET_US).cast(UTC_TIMESTAMP),
     }
     for name in (*_PRICES, "volume"):
-        columns[name] = pa.array(values[name])
+        table[name] = pa.array(values[name])
     for name in (VWAP, TRADE_COUNT):
-        present = values[f"has_{name}"]
-        if present.any():
-            columns[name] = pa.array(values[name], mask=~present)
-    return pa.table(columns)
+        if name in values:
+            present = values[f"has_{name}"]
+            if present.any():
+                table[name] = pa.array(values[name], mask=~present)
+    return pa.table(table)
+
+
+class _Batch:
+    """Normalized bars as fixed-width COPY columns, with per-symbol ranges and counts."""
+
+    _CHUNK_ROWS: Final = 250_000
+
+    def __init__(self, bars: pa.Table) -> None:
+        encoded = pc.dictionary_encode(bars.column(SYMBOL)).combine_chunks()
+        self.symbols: list[str] = encoded.dictionary.to_pylist()
+        self._codes = encoded.indices.to_numpy().astype(np.int64)
+        stamps = bars.column(TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
+        self.columns: list[tuple[str, str]] = [("symbol_id", "int4"), ("ts", "timestamptz")]
+        self.values: dict[str, np.ndarray] = {"ts": stamps - _pgcopy.PG_EPOCH_OFFSET_US}
+        for name in _PRICES:
+            self.values[name] = _numpy(bars, name, pa.float64())
+            self.columns.append((name, "float8"))
+        self.values["volume"] = _numpy(bars, "volume", pa.int64())
+        self.columns.append(("volume", "int8"))
+        self._present: dict[str, bool] = {}
+        for name, arrow_type, pg_type in (
+            (VWAP, pa.float64(), "float8"),
+            (TRADE_COUNT, pa.int64(), "int8"),
+        ):
+            if name not in bars.column_names:
+                continue
+            column = bars.column(name).combine_chunks()
+            self._present[name] = column.null_count < len(column)
+            if not self._present[name]:
+                continue
+            if column.null_count:
+                # Partly missing: a validity flag keeps the record fixed-width.
+                self.values[f"has_{name}"] = pc.is_valid(column).to_numpy(zero_copy_only=False)
+                self.columns.append((f"has_{name}", "bool"))
+            self.values[name] = pc.fill_null(column, 0).cast(arrow_type).to_numpy()
+            self.columns.append((name, pg_type))
+        order = np.argsort(self._codes, kind="stable")
+        bounds = np.searchsorted(self._codes[order], np.arange(len(self.symbols) + 1))
+        sorted_stamps = stamps[order]
+        self._first = [int(sorted_stamps[a:b].min()) for a, b in itertools.pairwise(bounds)]
+        self._last = [int(sorted_stamps[a:b].max()) for a, b in itertools.pairwise(bounds)]
+        self._counts = np.diff(bounds).tolist()
+        self.symbol_ids: list[int] = []
+
+    @classmethod
+    def from_bars(cls, bars: pa.Table) -> _Batch:
+        return cls(bars)
+
+    def set_symbol_ids(self, ids: list[int]) -> None:
+        self.symbol_ids = ids
+        self.values["symbol_id"] = np.asarray(ids, dtype=np.int32)[self._codes]
+
+    def has(self, name: str) -> bool:
+        return self._present.get(name, False)
+
+    def ranges(self) -> tuple[list[int], list[dt.datetime], list[dt.datetime]]:
+        return (
+            self.symbol_ids,
+            [_from_micros(value) for value in self._first],
+            [_from_micros(value) for value in self._last],
+        )
+
+    def counts(self) -> list[int]:
+        return list(self._counts)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    @property
+    def needs_staging(self) -> bool:
+        """Validity flags are no ``bars`` columns: such batches go through staging."""
+        return any(name.startswith("has_") for name in self.names)
+
+    async def payload(self) -> AsyncIterator[bytes]:
+        """The binary COPY stream, encoded chunk by chunk off the event loop."""
+        yield _pgcopy.HEADER
+        rows = len(self.values["ts"])
+        for start in range(0, rows, self._CHUNK_ROWS):
+            stop = min(start + self._CHUNK_ROWS, rows)
+            yield await asyncio.to_thread(
+                _pgcopy.encode_records, self.columns, self.values, start, stop
+            )
+        yield _pgcopy.TRAILER
+
+    @property
+    def create_staging_sql(self) -> str:
+        definitions = ", ".join(f"{name} {pg_type}" for name, pg_type in self.columns)
+        return f"CREATE TEMP TABLE {_STAGING} ({definitions}) ON COMMIT DROP"
+
+    @property
+    def upsert_sql(self) -> str:
+        vwap, trades = (self._optional_sql(name) for name in (VWAP, TRADE_COUNT))
+        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED_COLUMNS)
+        current = ", ".join(f"bars.{name}" for name in _UPDATED_COLUMNS)
+        incoming = ", ".join(f"EXCLUDED.{name}" for name in _UPDATED_COLUMNS)
+        # Re-ingesting identical rows rewrites nothing (no dead tuples, no WAL).
+        return (
+            "INSERT INTO bars (symbol_id, ts, open, high, low, close, volume, vwap, trade_count) "
+            f"SELECT symbol_id, ts, open, high, low, close, volume, {vwap}, {trades} "
+            f"FROM {_STAGING} ON CONFLICT (symbol_id, ts) DO UPDATE SET {assignments} "
+            f"WHERE ({current}) IS DISTINCT FROM ({incoming})"
+        )
+
+    def _optional_sql(self, name: str) -> str:
+        names = set(self.names)
+        if f"has_{name}" in names:
+            return f"CASE WHEN has_{name} THEN {name} END"
+        return name if name in names else "NULL"
+
+
+def _numpy(bars: pa.Table, name: str, arrow_type: pa.DataType) -> np.ndarray:
+    values: np.ndarray = bars.column(name).combine_chunks().cast(arrow_type).to_numpy()
+    return values
+
+
+def _from_micros(value: int) -> dt.datetime:
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)
 
 
 def _symbol_info(row: asyncpg.Record) -> SymbolInfo:
@@ -423,6 +531,3 @@ def _symbol_info(row: asyncpg.Record) -> SymbolInfo:
         source=row["source"],
         bar_kind=BarKind(row["bar_kind"]),
     )
-
-
-__all__ = ["PostgresStore", "micros"]
