@@ -14,10 +14,11 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from findata.core import BAR_SCHEMA, Frequency, resample
+from findata.core import BAR_SCHEMA, Frequency, _resample, resample
 
 # Zones with DST at 02:00 (New York, London), a 30-minute DST shift (Lord Howe), DST
 # switching at midnight so a date repeats (Sao Paulo until 2019), and a fixed offset.
@@ -203,12 +204,18 @@ def test_intraday_resampling_matches_the_wall_clock_reference(
     frequency=st.sampled_from([f for f in Frequency if not f.is_intraday]),
     interval=st.integers(1, 4),
     zone=st.sampled_from(ZONES),
+    per_row=st.booleans(),
 )
 def test_calendar_resampling_matches_the_date_reference(
-    bars: list[Bar], frequency: Frequency, interval: int, zone: str
+    bars: list[Bar], frequency: Frequency, interval: int, zone: str, per_row: bool
 ) -> None:
-    # WHEN
-    actual = resample(_table(bars), interval, frequency, timezone=zone)
+    # GIVEN either strategy: bucket every row, or binary-search bucket edges (the default
+    # whenever there are fewer buckets than rows)
+    with pytest.MonkeyPatch.context() as patch:
+        if per_row:
+            patch.setattr(_resample, "_calendar_groups", lambda *_: None)
+        # WHEN
+        actual = resample(_table(bars), interval, frequency, timezone=zone)
     # THEN
     _assert_same(actual, reference_resample(bars, interval, frequency, zone))
 

@@ -38,7 +38,8 @@ _MICROS_PER_MINUTE = 60_000_000
 _MICROS_PER_HOUR = 60 * _MICROS_PER_MINUTE
 _FIRST_MONDAY = 4
 """1970-01-05, the Monday that anchors N-week buckets, in days since the epoch."""
-_MONTHS_PER_QUARTER = 3
+_MONTH_SPANS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.ANNUAL: 12}
+"""Months per calendar bucket of interval 1."""
 
 
 def resampled_schema(
@@ -98,13 +99,18 @@ def resample(
 
     times = prepared.times
     zone = OffsetTable(timezone, int(times.min()), int(times.max()))
+    groups = None
+    if not frequency.is_intraday:
+        groups = _calendar_groups(prepared, zone, interval, frequency)
+    if groups is not None:
+        return _aggregate(prepared, *groups, None, schema)
+
     if frequency.is_intraday:
         keys = _intraday_keys(times, zone, interval, frequency, prepared.symbol_starts)
     else:
-        keys = _calendar_keys(times, zone, interval, frequency)
-
+        keys = _calendar_keys(times, zone, interval, frequency, prepared.symbol_starts)
     order: Index | None = None
-    if np.any(_within_symbol(np.diff(keys) < 0, prepared.symbol_starts)):
+    if np.any(_within_symbol(keys[1:] < keys[:-1], prepared.symbol_starts)):
         # Only a clock set back across midnight (a few zones, historically) can
         # make bucket keys step back in time; fall back to a stable sort.
         block = np.repeat(
@@ -113,7 +119,7 @@ def resample(
         order = np.lexsort((keys, block))
         keys = keys[order]
     starts = _bucket_starts(keys, prepared.symbol_starts)
-    return _aggregate(prepared, keys, starts, order, schema)
+    return _aggregate(prepared, starts, keys[starts], order, schema)
 
 
 def _check_interval(interval: object) -> int:
@@ -149,55 +155,116 @@ def _bucket_starts(keys: I64, symbol_starts: Index) -> Index:
     return _run_starts(keys[1:] != keys[:-1], symbol_starts)
 
 
+def _floor(values: I64, step: int) -> I64:
+    """Round down to a multiple of ``step`` (``//`` is several times faster than ``%``)."""
+    floored: I64 = values // step * step
+    return floored
+
+
 def _intraday_keys(
     times: I64, zone: OffsetTable, interval: int, frequency: Frequency, symbol_starts: Index
 ) -> I64:
     """Each bar's bucket start as a UTC instant (microseconds)."""
     step = interval * (_MICROS_PER_MINUTE if frequency is Frequency.MINUTE else _MICROS_PER_HOUR)
-    offsets = zone.offsets_at(times)
-    local = times + offsets
-    floored = local - local % step
+    offsets = zone.offsets_at(times, symbol_starts)
+    floored = _floor(times + offsets, step)
     # Resolve wall-clock starts to instants once per run of equal (start, offset),
     # not once per row: a clock change inside a bucket only splits the run.
-    changed = (floored[1:] != floored[:-1]) | (offsets[1:] != offsets[:-1])
+    changed = floored[1:] != floored[:-1]
+    if len(zone.starts) > 1:
+        changed |= offsets[1:] != offsets[:-1]
     runs = _run_starts(changed, symbol_starts)
-    run_starts_utc = zone.wall_clock_start(floored[runs], times[runs])
+    run_starts_utc = zone.bucket_starts(floored[runs], times[runs], step)
     return np.repeat(run_starts_utc, np.diff(runs, append=len(times)))
 
 
-def _calendar_keys(times: I64, zone: OffsetTable, interval: int, frequency: Frequency) -> I64:
-    """Each bar's bucket start as a local date (days since 1970-01-01)."""
-    days = zone.local(times) // MICROS_PER_DAY
+def _calendar_bucket_starts(
+    first_day: int, last_day: int, interval: int, frequency: Frequency
+) -> I64:
+    """Start (days since epoch) of every calendar bucket from the one holding
+    ``first_day`` to the one holding ``last_day``."""
     if frequency is Frequency.DAILY:
-        return days - days % interval
+        return np.arange(first_day // interval * interval, last_day + 1, interval, dtype=np.int64)
     if frequency is Frequency.WEEKLY:
-        since_monday = days - _FIRST_MONDAY
-        return days - since_monday % (7 * interval)
-    # Month arithmetic only on the distinct days, which are far fewer than the bars.
-    unique_days, inverse = np.unique(days, return_inverse=True)
-    months = unique_days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    span = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: _MONTHS_PER_QUARTER, Frequency.ANNUAL: 12}
-    months -= months % (span[frequency] * interval)
+        step = 7 * interval
+        first = (first_day - _FIRST_MONDAY) // step * step + _FIRST_MONDAY
+        return np.arange(first, last_day + 1, step, dtype=np.int64)
+    span = _MONTH_SPANS[frequency] * interval
+    first_month, last_month = (
+        np.array([first_day, last_day])
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
+    )
+    months = np.arange(first_month // span * span, last_month + 1, span)
+    days: I64 = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return days
+
+
+def _calendar_groups(
+    prepared: PreparedBars, zone: OffsetTable, interval: int, frequency: Frequency
+) -> tuple[Index, I64] | None:
+    """Group start rows and their period starts, found by binary search of each bucket's
+    first instant in each symbol's sorted times: no per-row arithmetic at all.
+
+    ``None`` when per-row bucketing is cheaper (more buckets than rows) or unsafe (a zone
+    whose dates can step back).
+    """
+    times, blocks = prepared.times, prepared.symbol_starts
+    first_utc, last_utc = int(times.min()), int(times.max())
+    local_ends = zone.local(np.array([first_utc, last_utc], dtype=np.int64))
+    first_day, last_day = (int(day) for day in local_ends // MICROS_PER_DAY)
+    bucket_days = _calendar_bucket_starts(first_day, last_day, interval, frequency)
+    if len(blocks) * len(bucket_days) > len(times) or not zone.dates_are_monotonic:
+        return None
+    # The first bucket holds the earliest bar, so only later buckets need locating.
+    boundaries = zone.first_instants_showing(bucket_days[1:] * MICROS_PER_DAY)
+    starts: list[Index] = []
+    periods: list[I64] = []
+    for begin, end in zip(blocks.tolist(), prepared.symbol_ends.tolist(), strict=True):
+        edges = np.concatenate(([0], np.searchsorted(times[begin:end], boundaries), [end - begin]))
+        occupied = edges[:-1] < edges[1:]
+        starts.append(edges[:-1][occupied] + begin)
+        periods.append(bucket_days[occupied])
+    return np.concatenate(starts).astype(np.intp), np.concatenate(periods)
+
+
+def _calendar_keys(
+    times: I64, zone: OffsetTable, interval: int, frequency: Frequency, symbol_starts: Index
+) -> I64:
+    """Each bar's bucket start as a local date (days since 1970-01-01)."""
+    days = zone.local(times, symbol_starts) // MICROS_PER_DAY
+    if frequency is Frequency.DAILY:
+        return days if interval == 1 else _floor(days, interval)
+    if frequency is Frequency.WEEKLY:
+        return _floor(days - _FIRST_MONDAY, 7 * interval) + _FIRST_MONDAY
+    # Month arithmetic once per run of equal days, which are far fewer than the bars.
+    runs = _run_starts(days[1:] != days[:-1], symbol_starts)
+    months = days[runs].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months = _floor(months, _MONTH_SPANS[frequency] * interval)
     starts = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    return starts[inverse.reshape(-1)]
+    return np.repeat(starts, np.diff(runs, append=len(times)))
 
 
 def _aggregate(
-    prepared: PreparedBars, keys: I64, starts: Index, order: Index | None, schema: pa.Schema
+    prepared: PreparedBars, starts: Index, periods: I64, order: Index | None, schema: pa.Schema
 ) -> pa.Table:
+    """One output row per group of rows beginning at ``starts`` (in ``order`` if given),
+    whose bucket begins at ``periods`` (days or UTC microseconds)."""
+
     def column(name: str) -> npt.NDArray[Any]:
         values = (
             prepared.floats(name) if name != VOLUME and name != TRADE_COUNT else prepared.ints(name)
         )
         return values if order is None else values[order]
 
-    ends = np.append(starts[1:], len(keys)) - 1
+    ends = np.append(starts[1:], prepared.num_rows) - 1
     volume = np.add.reduceat(column(VOLUME), starts)
     first_rows = starts if order is None else order[starts]
     arrays: dict[str, pa.Array] = {
-        SYMBOL: prepared.table.column(SYMBOL).take(pa.array(first_rows)),
+        SYMBOL: _symbols(prepared, first_rows),
         PERIOD_START: pa.array(
-            keys[starts].astype(_period_numpy_type(schema)), type=schema.field(PERIOD_START).type
+            periods.astype(_period_numpy_type(schema)), type=schema.field(PERIOD_START).type
         ),
         OPEN: pa.array(column(OPEN)[starts]),
         HIGH: pa.array(np.maximum.reduceat(column(HIGH), starts)),
@@ -218,6 +285,14 @@ def _aggregate(
     if TRADE_COUNT in schema.names:
         arrays[TRADE_COUNT] = pa.array(np.add.reduceat(column(TRADE_COUNT), starts))
     return pa.Table.from_pydict(arrays, schema=schema)
+
+
+def _symbols(prepared: PreparedBars, rows: Index) -> pa.Array:
+    """The symbol of each row in ``rows`` (ascending), taken from the few symbol names
+    rather than from the whole (possibly chunked) column."""
+    names = prepared.table.column(SYMBOL).take(pa.array(prepared.symbol_starts))
+    block = np.searchsorted(prepared.symbol_starts, rows, side="right") - 1
+    return names.combine_chunks().take(pa.array(block))
 
 
 def _period_numpy_type(schema: pa.Schema) -> str:

@@ -22,6 +22,7 @@ I64 = npt.NDArray[np.int64]
 MICROS_PER_SECOND = 1_000_000
 MICROS_PER_DAY = 86_400 * MICROS_PER_SECOND
 _SECONDS_PER_DAY = 86_400
+_MAX_BLOCKS_TO_FILL = 64
 _MIN_YEAR = 2
 _MAX_YEAR = 9998
 
@@ -106,39 +107,80 @@ class OffsetTable:
         last_year = min(_MAX_YEAR, _year_of(last_micros + 2 * MICROS_PER_DAY))
         self.starts, self.offsets = _transitions(timezone, first_year, last_year)
 
-    def offsets_at(self, utc_micros: I64) -> I64:
-        """The offset in force at each instant, in microseconds (local = utc + offset)."""
+    def offsets_at(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
+        """The offset in force at each instant, in microseconds (local = utc + offset).
+
+        ``sorted_blocks`` (start rows of runs that are each sorted by time, such as the
+        symbols of validated bars) turns the lookup into a few slice fills per run.
+        """
         if len(self.starts) == 1:
             return np.full(len(utc_micros), self.offsets[0], dtype=np.int64)
-        if len(utc_micros) <= 64 * len(self.starts):
+        if sorted_blocks is None or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
             return self.offsets[np.searchsorted(self.starts, utc_micros, side="right") - 1]
-        # Few transitions, many rows: one comparison per transition beats a binary search.
-        result = np.full(len(utc_micros), self.offsets[0], dtype=np.int64)
-        for start, previous, offset in zip(
-            self.starts[1:], self.offsets[:-1], self.offsets[1:], strict=True
-        ):
-            result += (utc_micros >= start) * (offset - previous)
+        result = np.empty(len(utc_micros), dtype=np.int64)
+        ends = np.append(sorted_blocks[1:], len(utc_micros))
+        for start, end in zip(sorted_blocks.tolist(), ends.tolist(), strict=True):
+            block = utc_micros[start:end]
+            # Rows where each zone period begins within this time-sorted block.
+            cuts = np.searchsorted(block, self.starts[1:]).tolist()
+            for offset, begin, stop in zip(
+                self.offsets.tolist(), [0, *cuts], [*cuts, end - start], strict=True
+            ):
+                if stop > begin:
+                    result[start + begin : start + stop] = offset
         return result
 
-    def local(self, utc_micros: I64) -> I64:
+    def local(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
         """Wall-clock time of each instant, as microseconds since the local epoch."""
-        return utc_micros + self.offsets_at(utc_micros)
+        return utc_micros + self.offsets_at(utc_micros, sorted_blocks)
 
-    def wall_clock_start(self, local_micros: I64, after_utc: I64) -> I64:
-        """The instant a wall-clock time ``local_micros`` last began, at or before ``after_utc``.
+    def bucket_starts(self, floored_local: I64, after_utc: I64, step: int) -> I64:
+        """When the wall-clock bucket ``floored_local`` (a multiple of ``step``) holding the
+        instant ``after_utc`` began: the latest instant not after it at which the clock
+        showed a multiple of ``step`` or jumped past one.
 
-        An ambiguous wall time (a clock set back) resolves to its latest occurrence not after
-        ``after_utc``; a skipped wall time (a clock set forward) resolves to the instant of the
-        jump, which is when the clock first showed a later time.
+        So an hour repeated by a clock set back is a bucket of its own, a bucket whose start
+        was skipped by a clock set forward begins at the jump, and a clock set back into
+        an earlier bucket starts a new bucket at the jump instead of reopening the old one:
+        buckets are contiguous in time and their starts increase.
         """
         own_offset = self.offsets_at(after_utc)
-        candidate = local_micros - own_offset
+        candidate = floored_local - own_offset
         candidate_offset = self.offsets_at(candidate)
         result = candidate.copy()
         moved = candidate_offset != own_offset
         if moved.any():
-            earlier = local_micros[moved] - candidate_offset[moved]
+            earlier = floored_local[moved] - candidate_offset[moved]
             valid = self.offsets_at(earlier) == candidate_offset[moved]
             jump = self.starts[np.searchsorted(self.starts, candidate[moved], side="right")]
             result[moved] = np.where(valid, earlier, jump)
-        return result
+        period = np.searchsorted(self.starts, after_utc, side="right") - 1
+        changed_at = self.starts[period]
+        previous_offset = self.offsets[np.maximum(period - 1, 0)]
+        jumped = (period > 0) & (
+            (changed_at - 1 + previous_offset) // step != (changed_at + own_offset) // step
+        )
+        return np.where(jumped & (changed_at > result), changed_at, result)
+
+    def first_instants_showing(self, local_micros: I64) -> I64:
+        """The first instant at which the clock shows ``local_micros`` or later.
+
+        Within the zone period k (from ``starts[k]``, offset ``offsets[k]``) that instant
+        is ``max(starts[k], local - offsets[k])`` if it falls inside the period; the
+        answer is the earliest over all periods. A skipped wall time resolves to the
+        jump, like :meth:`bucket_starts`.
+        """
+        period_ends = np.append(self.starts[1:], np.iinfo(np.int64).max)
+        candidates = np.maximum(self.starts[None, :], local_micros[:, None] - self.offsets[None, :])
+        candidates = np.where(candidates < period_ends[None, :], candidates, np.iinfo(np.int64).max)
+        first: I64 = candidates.min(axis=1)
+        return first
+
+    @property
+    def dates_are_monotonic(self) -> bool:
+        """False if setting a clock back ever re-enters an earlier date (a set-back
+        across midnight), which would make a local date step back in time."""
+        set_back = np.flatnonzero(np.diff(self.offsets) < 0) + 1
+        before = self.starts[set_back] + self.offsets[set_back - 1]
+        after = self.starts[set_back] + self.offsets[set_back]
+        return bool(np.all(after // MICROS_PER_DAY >= (before - 1) // MICROS_PER_DAY))

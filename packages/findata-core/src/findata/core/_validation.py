@@ -7,7 +7,8 @@ zero-based input row, never a NaN or a silently dropped row downstream.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,10 +44,11 @@ class PreparedBars:
     """``timestamp`` as UTC microseconds, or ``period_start`` as days/microseconds since epoch."""
     symbol_starts: npt.NDArray[np.intp]
     """Row where each symbol's block starts; blocks are contiguous and sorted by symbol."""
+    _arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:
-        return int(self.table.num_rows)
+        return len(self.times)
 
     @property
     def symbol_ends(self) -> npt.NDArray[np.intp]:
@@ -55,15 +57,21 @@ class PreparedBars:
         return np.append(self.symbol_starts[1:], self.num_rows).astype(np.intp)
 
     def floats(self, column: str) -> F64:
-        values: F64 = _to_numpy(self.table.column(column)).astype(np.float64, copy=False)
+        values: F64 = self._array(column)
         return values
 
     def ints(self, column: str) -> I64:
-        values: I64 = _to_numpy(self.table.column(column)).astype(np.int64, copy=False)
+        values: I64 = self._array(column)
         return values
 
     def has(self, column: str) -> bool:
         return column in self.table.column_names
+
+    def _array(self, column: str) -> npt.NDArray[Any]:
+        values = self._arrays.get(column)
+        if values is None:
+            values = self._arrays[column] = _to_numpy(self.table.column(column))
+        return values
 
 
 def _to_numpy(column: pa.ChunkedArray | pa.Array) -> npt.NDArray[Any]:
@@ -112,11 +120,14 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     if table.num_rows == 0:
         return PreparedBars(table, time_column, np.empty(0, np.int64), np.empty(0, np.intp))
 
-    _check_values(table)
+    arrays = _check_values(table)
     table, symbol_starts, order = _group_by_symbol(table)
     times = _to_numpy(table.column(time_column)).view(np.int64)
     _check_increasing(table, time_column, times, symbol_starts, order)
-    return PreparedBars(table, time_column, times, symbol_starts)
+    prepared = PreparedBars(table, time_column, times, symbol_starts)
+    if order is None:
+        prepared._arrays.update(arrays)
+    return prepared
 
 
 def _time_column(bars: pa.Table) -> str:
@@ -193,18 +204,27 @@ def _fail_at(mask: npt.NDArray[np.bool_], column: str, message: str) -> None:
         raise InvalidBarsError(f"{message} at row {row}", row=row, column=column)
 
 
-def _check_values(table: pa.Table) -> None:
-    prices = {name: _to_numpy(table.column(name)) for name in PRICE_COLUMNS}
-    for name, values in prices.items():
-        _fail_at(~np.isfinite(values), name, f"column {name!r} is not a finite number")
-    _fail_at(prices[HIGH] < prices[LOW], HIGH, "high is below low")
-    _fail_at(_to_numpy(table.column(VOLUME)) < 0, VOLUME, "volume is negative")
+def _check_values(table: pa.Table) -> dict[str, npt.NDArray[Any]]:
+    """Check the numbers of every row; return the numpy views made on the way."""
+    arrays = {name: _to_numpy(table.column(name)) for name in (*PRICE_COLUMNS, VOLUME)}
+    for name in PRICE_COLUMNS:
+        # A finite sum proves every term finite; only a failure pays for the row search.
+        if not math.isfinite(arrays[name].sum()):
+            _fail_at(~np.isfinite(arrays[name]), name, f"column {name!r} is not a finite number")
+    _fail_at(arrays[HIGH] < arrays[LOW], HIGH, "high is below low")
+    if arrays[VOLUME].min() < 0:
+        _fail_at(arrays[VOLUME] < 0, VOLUME, "volume is negative")
     if TRADE_COUNT in table.column_names:
-        _fail_at(_to_numpy(table.column(TRADE_COUNT)) < 0, TRADE_COUNT, "trade_count is negative")
+        arrays[TRADE_COUNT] = _to_numpy(table.column(TRADE_COUNT))
+        _fail_at(arrays[TRADE_COUNT] < 0, TRADE_COUNT, "trade_count is negative")
     if VWAP in table.column_names:
-        vwap = table.column(VWAP)
-        values = _to_numpy(vwap.fill_null(0.0) if vwap.null_count else vwap)
-        _fail_at(~np.isfinite(values), VWAP, "column 'vwap' is not a finite number")
+        arrays[VWAP] = _to_numpy(table.column(VWAP))
+        known = (
+            arrays[VWAP][~np.isnan(arrays[VWAP])] if table.column(VWAP).null_count else arrays[VWAP]
+        )
+        if not math.isfinite(known.sum()):
+            _fail_at(np.isinf(arrays[VWAP]), VWAP, "column 'vwap' is not a finite number")
+    return arrays
 
 
 def _group_by_symbol(
@@ -238,15 +258,14 @@ def _check_increasing(
     symbol_starts: npt.NDArray[np.intp],
     order: npt.NDArray[np.intp] | None,
 ) -> None:
-    steps = np.diff(times)
-    bad = steps <= 0
+    bad = times[1:] <= times[:-1]
     bad[symbol_starts[1:] - 1] = False  # a new symbol may start earlier
     if not bad.any():
         return
     position = int(np.argmax(bad)) + 1
     row = position if order is None else int(order[position])
     symbol = table.column(SYMBOL)[position].as_py()
-    problem = "duplicate" if steps[position - 1] == 0 else "out of order"
+    problem = "duplicate" if times[position] == times[position - 1] else "out of order"
     raise InvalidBarsError(
         f"{time_column} {problem} for symbol {symbol!r} at row {row}: "
         f"rows of a symbol must have strictly increasing {time_column}",

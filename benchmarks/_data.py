@@ -1,0 +1,95 @@
+"""Synthetic OHLCV bars for benchmarks: regular-session minute bars, no I/O.
+
+Shared by the benchmark scripts so every figure in docs/benchmarks.md is measured
+on the same shape of data: 390 one-minute bars (09:30-15:59 New York) per weekday.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+
+SESSION_MINUTES = 390
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def session_opens(first_day: date, trading_days: int) -> np.ndarray:
+    """UTC microseconds of 09:30 New York on the first ``trading_days`` weekdays."""
+    opens: list[int] = []
+    day = first_day
+    while len(opens) < trading_days:
+        if day.weekday() < 5:
+            local = datetime(day.year, day.month, day.day, 9, 30, tzinfo=NEW_YORK)
+            opens.append(int(local.timestamp()) * 1_000_000)
+        day += timedelta(days=1)
+    return np.array(opens, dtype=np.int64)
+
+
+def minute_bars(
+    symbols: int = 50,
+    trading_days: int = 504,
+    *,
+    first_day: date = date(2022, 1, 3),
+    seed: int = 42,
+) -> pa.Table:
+    """``symbols`` x ``trading_days`` x 390 minute bars in BAR_SCHEMA, sorted by symbol, time.
+
+    504 weekdays is two years: one symbol is 196,560 rows, 50 symbols 9.8 million.
+    """
+    rng = np.random.default_rng(seed)
+    minutes = np.arange(SESSION_MINUTES, dtype=np.int64) * 60_000_000
+    one_symbol = (session_opens(first_day, trading_days)[:, None] + minutes).ravel()
+    per_symbol = len(one_symbol)
+    rows = per_symbol * symbols
+    timestamps = np.tile(one_symbol, symbols)
+    returns = rng.normal(0.0, 0.0008, rows).reshape(symbols, per_symbol)
+    levels = rng.uniform(20.0, 500.0, (symbols, 1))
+    close = (levels * np.exp(np.cumsum(returns, axis=1))).ravel()
+    open_ = close * (1 + rng.normal(0.0, 0.0003, rows))
+    spread = np.abs(rng.normal(0.0, 0.0005, rows)) * close
+    high = np.maximum(open_, close) + spread
+    low = np.minimum(open_, close) - spread
+    volume = rng.integers(100, 50_000, rows)
+    names = pa.array([f"SYM{i:03d}" for i in range(symbols)])
+    codes = pa.array(np.repeat(np.arange(symbols, dtype=np.int32), per_symbol))
+    return pa.table(
+        {
+            "symbol": pa.DictionaryArray.from_arrays(codes, names).cast(pa.string()),
+            "timestamp": pa.array(timestamps, type=pa.timestamp("us", tz="UTC")),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": volume,
+        }
+    )
+
+
+def daily_bars(rows: int = 500, *, symbol: str = "DAILY", seed: int = 7) -> pa.Table:
+    """``rows`` daily bars of one symbol (00:00 New York of each weekday), the typical
+    size of one HTTP request."""
+    rng = np.random.default_rng(seed)
+    days: list[int] = []
+    day = date(2022, 1, 3)
+    while len(days) < rows:
+        if day.weekday() < 5:
+            days.append(int(datetime(day.year, day.month, day.day, tzinfo=NEW_YORK).timestamp()))
+        day += timedelta(days=1)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, rows)))
+    open_ = close * (1 + rng.normal(0.0, 0.003, rows))
+    high = np.maximum(open_, close) * 1.01
+    low = np.minimum(open_, close) * 0.99
+    return pa.table(
+        {
+            "symbol": pa.array([symbol] * rows),
+            "timestamp": pa.array(np.array(days) * 1_000_000, type=pa.timestamp("us", tz="UTC")),
+            "open": open_,
+            "high": high,
+            "low": low,
+            "close": close,
+            "volume": rng.integers(1_000_000, 9_000_000, rows),
+        }
+    )

@@ -1,0 +1,283 @@
+"""findata-core benchmark: resampling and indicators against pandas, polars, DuckDB and TA-Lib.
+
+Prints median wall times (milliseconds) of each library on the same synthetic data
+(benchmarks/_data.py): two years of 1-minute bars for 50 symbols (~9.8M rows).
+Run with ``make bench``; figures are recorded in docs/benchmarks.md. Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import talib
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import daily_bars, minute_bars
+from findata import core
+
+ZONE = "America/New_York"
+
+
+def median_ms(action: Callable[[], object], repeat: int) -> float:
+    action()  # warm caches (time zone transitions, DuckDB plans, imports)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1e3
+
+
+def row(label: str, figures: dict[str, float | None]) -> None:
+    cells = "".join(
+        f"{name}={value:9.3f}  " if value is not None else f"{name}=      n/a  "
+        for name, value in figures.items()
+    )
+    print(f"  {label:<34}{cells}")
+
+
+# --- competitors -----------------------------------------------------------------------
+
+PANDAS_RULES = {
+    ("Daily", 1): "D",
+    ("Minute", 15): "15min",
+    ("Hourly", 1): "h",
+    ("Weekly", 1): "W-SUN",
+    ("Monthly", 1): "MS",
+}
+POLARS_EVERY = {
+    ("Daily", 1): "1d",
+    ("Minute", 15): "15m",
+    ("Hourly", 1): "1h",
+    ("Weekly", 1): "1w",
+    ("Monthly", 1): "1mo",
+}
+DUCKDB_BUCKETS = {
+    ("Daily", 1): "date_trunc('day', local)",
+    ("Minute", 15): "time_bucket(INTERVAL 15 MINUTE, local)",
+    ("Hourly", 1): "date_trunc('hour', local)",
+    ("Weekly", 1): "date_trunc('week', local)",
+    ("Monthly", 1): "date_trunc('month', local)",
+}
+PANDAS_AGG = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
+POLARS_AGG = [
+    pl.col("open").first(),
+    pl.col("high").max(),
+    pl.col("low").min(),
+    pl.col("close").last(),
+    pl.col("volume").sum(),
+]
+
+
+def pandas_frame(bars: pa.Table) -> pd.DataFrame:
+    frame = bars.to_pandas()
+    frame["timestamp"] = frame["timestamp"].dt.tz_convert(ZONE)
+    return frame.set_index("timestamp")
+
+
+def pandas_resample(frame: pd.DataFrame, rule: str, by_symbol: bool) -> pd.DataFrame:
+    if by_symbol:
+        grouped = frame.groupby("symbol").resample(rule, label="left", closed="left")
+        return grouped.agg(PANDAS_AGG).dropna(subset=["open"])
+    bucketed = frame.resample(rule, label="left", closed="left")
+    return bucketed.agg(PANDAS_AGG).dropna(subset=["open"])
+
+
+def polars_frame(bars: pa.Table) -> pl.DataFrame:
+    frame = pl.from_arrow(bars)
+    assert isinstance(frame, pl.DataFrame)
+    return frame.with_columns(pl.col("timestamp").dt.convert_time_zone(ZONE)).set_sorted(
+        "timestamp"
+    )
+
+
+def polars_resample(frame: pl.DataFrame, every: str, by_symbol: bool) -> pl.DataFrame:
+    return frame.group_by_dynamic(
+        "timestamp", every=every, group_by="symbol" if by_symbol else None
+    ).agg(POLARS_AGG)
+
+
+def duckdb_resample(connection: duckdb.DuckDBPyConnection, bucket: str) -> pa.Table:
+    return connection.sql(
+        f"""
+        WITH local AS (SELECT *, timezone('{ZONE}', timestamp) AS local FROM bars)
+        SELECT symbol, {bucket} AS period_start, arg_min(open, timestamp) AS open,
+               max(high) AS high, min(low) AS low, arg_max(close, timestamp) AS close,
+               sum(volume) AS volume
+        FROM local GROUP BY ALL ORDER BY ALL
+        """
+    ).to_arrow_table()
+
+
+# --- sections ---------------------------------------------------------------------------
+
+
+def bench_resampling(every_symbol: pa.Table, repeat: int) -> None:
+    one = every_symbol.slice(0, every_symbol.num_rows // 50)
+    connection = duckdb.connect()
+    connection.execute("SET threads = 2")
+    print(f"\nResample one symbol ({one.num_rows:,} minute bars), median ms:")
+    pandas_one, polars_one = pandas_frame(one), polars_frame(one)
+    for frequency, interval in PANDAS_RULES:
+        connection.register("bars", one)
+        row(
+            f"-> {interval} {frequency}",
+            {
+                "findata": median_ms(lambda: core.resample(one, interval, frequency), repeat),
+                "polars": median_ms(
+                    lambda: polars_resample(polars_one, POLARS_EVERY[(frequency, interval)], False),
+                    repeat,
+                ),
+                "pandas": median_ms(
+                    lambda: pandas_resample(pandas_one, PANDAS_RULES[(frequency, interval)], False),
+                    max(3, repeat // 4),
+                ),
+                "duckdb-sql": median_ms(
+                    lambda: duckdb_resample(connection, DUCKDB_BUCKETS[(frequency, interval)]),
+                    max(3, repeat // 4),
+                ),
+            },
+        )
+
+    print(f"\nResample all symbols ({every_symbol.num_rows:,} minute bars, 50 symbols), median ms:")
+    polars_all = polars_frame(every_symbol).sort("symbol", "timestamp").set_sorted("timestamp")
+    connection.register("bars", every_symbol)
+    row(
+        "-> 1 Weekly",
+        {
+            "findata": median_ms(lambda: core.resample(every_symbol, 1, "Weekly"), 5),
+            "polars": median_ms(lambda: polars_resample(polars_all, "1w", True), 5),
+            "pandas": median_ms(
+                lambda: pandas_resample(pandas_frame(every_symbol), "W-SUN", True), 1
+            )
+            if "--with-pandas-all" in sys.argv
+            else None,
+            "duckdb-sql": median_ms(
+                lambda: duckdb_resample(connection, DUCKDB_BUCKETS[("Weekly", 1)]), 3
+            ),
+        },
+    )
+
+
+def bench_requests(repeat: int) -> None:
+    daily = daily_bars(500)
+    monthly = core.resample(daily, 1, "Monthly")
+    print("\nPer-request work on 500 daily bars (one HTTP request), median ms:")
+    row(
+        "resample -> 1 Monthly",
+        {"findata": median_ms(lambda: core.resample(daily, 1, "Monthly"), repeat)},
+    )
+    row(
+        "resample -> 1 Weekly",
+        {"findata": median_ms(lambda: core.resample(daily, 1, "Weekly"), repeat)},
+    )
+    row("validate_bars", {"findata": median_ms(lambda: core.validate_bars(daily), repeat)})
+    row(
+        "compute_indicator rsi (daily)",
+        {"findata": median_ms(lambda: core.compute_indicator(daily, "rsi"), repeat)},
+    )
+    row(
+        "compute_indicator sma(3) (monthly)",
+        {
+            "findata": median_ms(
+                lambda: core.compute_indicator(monthly, "sma", {"window": 3}), repeat
+            )
+        },
+    )
+
+
+def bench_indicators(bars: pa.Table, repeat: int) -> None:
+    high, low, close = (bars.column(name).to_numpy() for name in ("high", "low", "close"))
+    volume = bars.column("volume").to_numpy().astype(np.float64)
+    print(f"\nIndicators on one symbol ({len(close):,} bars), median ms (kernel = numpy arrays in,")
+    print("  table = compute_indicator on the Arrow table incl. validation and null masks):")
+    cases: list[tuple[str, Callable[[], object], Callable[[], object], dict[str, object]]] = [
+        ("SMA(30)", lambda: core.sma(close, 30), lambda: talib.SMA(close, 30), {"window": 30}),
+        ("EMA(30)", lambda: core.ema(close, 30), lambda: talib.EMA(close, 30), {"window": 30}),
+        ("WMA(30)", lambda: core.wma(close, 30), lambda: talib.WMA(close, 30), {"window": 30}),
+        ("RSI(14)", lambda: core.rsi(close, 14), lambda: talib.RSI(close, 14), {"window": 14}),
+        ("MACD(12,26,9)", lambda: core.macd(close), lambda: talib.MACD(close), {}),
+        ("BBANDS(5,2)", lambda: core.bbands(close), lambda: talib.BBANDS(close), {}),
+        ("ATR(14)", lambda: core.atr(high, low, close), lambda: talib.ATR(high, low, close), {}),
+        (
+            "STOCH(5,3,3)",
+            lambda: core.stoch(high, low, close),
+            lambda: talib.STOCH(high, low, close),
+            {},
+        ),
+        ("OBV", lambda: core.obv(close, volume), lambda: talib.OBV(close, volume), {}),
+    ]
+    for label, ours, theirs, params in cases:
+        name = label.split("(")[0].lower()
+        kernel, reference = median_ms(ours, repeat), median_ms(theirs, repeat)
+        table = median_ms(lambda: core.compute_indicator(bars, name, params), repeat)
+        row(
+            label,
+            {
+                "kernel": kernel,
+                "table": table,
+                "talib": reference,
+                "kernel/talib": kernel / reference,
+            },
+        )
+    row(
+        "VWAP (sessions)",
+        {"table": median_ms(lambda: core.compute_indicator(bars, "vwap"), repeat)},
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=30, help="timed runs per figure")
+    parser.add_argument("--symbols", type=int, default=50)
+    parser.add_argument(
+        "--with-pandas-all", action="store_true", help="pandas on all symbols (slow)"
+    )
+    options = parser.parse_args()
+
+    print(
+        f"findata-core benchmark  python {platform.python_version()}  {platform.machine()}  "
+        f"{os.cpu_count()} CPUs"
+    )
+    print(
+        "  "
+        + "  ".join(
+            f"{package} {version(package)}"
+            for package in (
+                "findata-core",
+                "numpy",
+                "scipy",
+                "pyarrow",
+                "duckdb",
+                "polars",
+                "pandas",
+                "ta-lib",
+            )
+        )
+    )
+    started = time.perf_counter()
+    every_symbol = minute_bars(options.symbols)
+    print(f"  generated {every_symbol.num_rows:,} bars in {time.perf_counter() - started:.1f} s")
+    bench_requests(options.repeat * 10)
+    bench_resampling(every_symbol, options.repeat)
+    bench_indicators(
+        every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
+    )
+    print(f"\ntotal {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
