@@ -331,16 +331,25 @@ def test_given_the_release_rule_when_run_as_the_units_do_then_main_gives_the_ver
 
     def first_tag(branch: str) -> str:
         result = subprocess.run(
-            [sys.executable, str(RELEASE_TAGS), "--branch", branch, "--sha", sha],
+            [
+                sys.executable,
+                str(RELEASE_TAGS),
+                "--branch",
+                branch,
+                "--sha",
+                sha,
+                "--format",
+                "first",
+            ],
             capture_output=True,
             text=True,
             check=True,
         )
-        return result.stdout.split("\n")[0]
+        return result.stdout.strip()
 
     # WHEN
     prod_tag, dev_tag = first_tag("main"), first_tag("feature/X")
-    # THEN: the tag image_tag's validation accepts, the first line being the SemVer one
+    # THEN: one tag each (never latest), in the form the service's image_tag accepts
     assert re.fullmatch(r"\d+\.\d+\.\d+", prod_tag)
     assert dev_tag == f"{prod_tag}-feature-x.dev.{sha}"
 

@@ -10,7 +10,7 @@ locals {
   # on a detached checkout (CI).
   git_sha    = run_cmd("--terragrunt-quiet", "git", "-C", local.repo_root, "rev-parse", "HEAD")
   git_branch = get_env("FINDATA_DEPLOY_BRANCH", run_cmd("--terragrunt-quiet", "git", "-C", local.repo_root, "rev-parse", "--abbrev-ref", "HEAD"))
-  image_tag  = split("\n", run_cmd("--terragrunt-quiet", "python3", "${local.repo_root}/tools/release_tags.py", "--branch", local.git_branch, "--sha", local.git_sha))[0]
+  image_tag  = run_cmd("--terragrunt-quiet", "python3", "${local.repo_root}/tools/release_tags.py", "--branch", local.git_branch, "--sha", local.git_sha, "--format", "first")
 }
 
 terraform {

@@ -41,13 +41,17 @@ locals {
     repositoryCredentials = { credentialsParameter = var.registry_credentials_secret_arn }
   }
 
-  # Shared by both containers: read-only root with a scratch /tmp, tini as PID 1
+  # Shared by both containers: read-only root with task-scoped scratch space at
+  # /tmp (HOME) and /data (the image's working directory), an init process as PID 1
   # so signals reach Hypercorn, and logs to the encrypted group.
   hardened_container = {
     essential              = true
     readonlyRootFilesystem = true
-    mountPoints            = [{ sourceVolume = "tmp", containerPath = "/tmp", readOnly = false }]
-    linuxParameters        = { initProcessEnabled = true }
+    mountPoints = [
+      { sourceVolume = "tmp", containerPath = "/tmp", readOnly = false },
+      { sourceVolume = "data", containerPath = "/data", readOnly = false },
+    ]
+    linuxParameters = { initProcessEnabled = true }
   }
 
   log_configuration = {
@@ -96,6 +100,10 @@ resource "aws_ecs_task_definition" "api" {
     name = "tmp"
   }
 
+  volume {
+    name = "data"
+  }
+
   container_definitions = jsonencode([merge(local.hardened_container, local.repository_credentials, {
     name         = "api"
     image        = local.api_image
@@ -126,6 +134,10 @@ resource "aws_ecs_task_definition" "migrate" {
 
   volume {
     name = "tmp"
+  }
+
+  volume {
+    name = "data"
   }
 
   container_definitions = jsonencode([merge(local.hardened_container, local.repository_credentials, {

@@ -11,7 +11,7 @@ locals {
   git_sha   = run_cmd("--terragrunt-quiet", "git", "-C", local.repo_root, "rev-parse", "HEAD")
   # prod runs released images only: the tag the rule gives this version on main
   # (X.Y.Z), whatever branch is checked out. Apply prod from main (docs/deploy.md).
-  release_tag = split("\n", run_cmd("--terragrunt-quiet", "python3", "${local.repo_root}/tools/release_tags.py", "--branch", "main", "--sha", local.git_sha))[0]
+  release_tag = run_cmd("--terragrunt-quiet", "python3", "${local.repo_root}/tools/release_tags.py", "--branch", "main", "--sha", local.git_sha, "--format", "first")
 }
 
 # prod: two tasks at least (one per zone), room to scale to ten, protected.
