@@ -132,21 +132,23 @@ def bench_resampling(every_symbol: pa.Table, repeat: int) -> None:
     print(f"\nResample one symbol ({one.num_rows:,} minute bars), median ms:")
     pandas_one, polars_one = pandas_frame(one), polars_frame(one)
     for frequency, interval in PANDAS_RULES:
+        key = (frequency, interval)
         connection.register("bars", one)
         row(
             f"-> {interval} {frequency}",
             {
-                "findata": median_ms(lambda: core.resample(one, interval, frequency), repeat),
+                "findata": median_ms(
+                    lambda f=frequency, i=interval: core.resample(one, i, f), repeat
+                ),
                 "polars": median_ms(
-                    lambda: polars_resample(polars_one, POLARS_EVERY[(frequency, interval)], False),
-                    repeat,
+                    lambda k=key: polars_resample(polars_one, POLARS_EVERY[k], False), repeat
                 ),
                 "pandas": median_ms(
-                    lambda: pandas_resample(pandas_one, PANDAS_RULES[(frequency, interval)], False),
+                    lambda k=key: pandas_resample(pandas_one, PANDAS_RULES[k], False),
                     max(3, repeat // 4),
                 ),
                 "duckdb-sql": median_ms(
-                    lambda: duckdb_resample(connection, DUCKDB_BUCKETS[(frequency, interval)]),
+                    lambda k=key: duckdb_resample(connection, DUCKDB_BUCKETS[k]),
                     max(3, repeat // 4),
                 ),
             },
@@ -223,7 +225,7 @@ def bench_indicators(bars: pa.Table, repeat: int) -> None:
     for label, ours, theirs, params in cases:
         name = label.split("(")[0].lower()
         kernel, reference = median_ms(ours, repeat), median_ms(theirs, repeat)
-        table = median_ms(lambda: core.compute_indicator(bars, name, params), repeat)
+        table = median_ms(lambda n=name, p=params: core.compute_indicator(bars, n, p), repeat)
         row(
             label,
             {
