@@ -3,7 +3,7 @@
 # findata images, built by `docker buildx bake` (docker-bake.hcl) or `make image-podman`.
 #   api     - the HTTP service: `findata serve` (Hypercorn) as a non-root user
 #   migrate - one-shot `findata db migrate` against FINDATA_DATABASE_URL
-#   test    - the test suite, run against the built wheels (`docker run <image>`)
+#   test    - the packages' test suites, run against the installed wheels (`docker run <image>`)
 # Stages: base -> builder (venv + wheels) -> venv (pruned) -> runtime -> api/migrate;
 # builder -> test. Only /opt/venv reaches the runtime: no compilers, pip, sources or tests.
 
@@ -96,23 +96,23 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
 CMD ["serve"]
 
 # ---------------------------------------------------------------------------
-# The test suite against the installed wheels (src is not on sys.path: pytest
-# imports with importlib), with the packages' test extras and the workspace's test
-# tooling, all pinned by the same lock.
+# The packages' test suites against the installed wheels (src is not on sys.path:
+# pytest imports with importlib), with their test extras and the workspace's test
+# tooling, all pinned by the same lock. Repository-level tests (tests/: delivery,
+# deploy, security) check the repository, not an image, and stay outside.
 FROM builder AS test
 COPY requirements/dev.in requirements/dev.in
-COPY tools/runtime_requirements.py tools/runtime_requirements.py
 RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
     python3 tools/runtime_requirements.py --extra test --extra yahoo packages/*/pyproject.toml \
       > /tmp/test.txt \
     && grep -v '^-e ' requirements/dev.in >> /tmp/test.txt \
     && pip install -r /tmp/test.txt -c requirements/constraints.txt
+COPY pyproject.toml ./
 RUN groupadd --gid 10001 findata \
     && useradd --uid 10001 --gid findata --no-create-home --home-dir /tmp findata \
     && chown findata:findata /src
-# Writable by the test user: pytest and hypothesis keep their state under the rootdir.
-COPY --chown=10001:10001 . .
 USER 10001:10001
 ENV HOME=/tmp
 HEALTHCHECK NONE
-CMD ["pytest", "-m", "not system", "-p", "no:cacheprovider"]
+CMD ["pytest", "-m", "not system", "-p", "no:cacheprovider", \
+     "packages/findata-core/tests", "packages/findata-db/tests", "packages/findata-api/tests"]
