@@ -31,7 +31,7 @@ workdir="$(mktemp -d)"
 fail() { echo "image-smoke: FAIL: $*" >&2; exit 1; }
 step() { printf '\n--> %s\n' "$*"; }
 cleanup() {
-  "${engine[@]}" rm --force "$name" "$name-fs" >/dev/null 2>&1 || true
+  "${engine[@]}" rm --force --volumes "$name" "$name-fs" >/dev/null 2>&1 || true
   "${engine[@]}" volume rm --force "$volume" >/dev/null 2>&1 || true
   rm -rf "$workdir"
 }
@@ -51,7 +51,7 @@ env_secrets="$("${engine[@]}" image inspect --format '{{range .Config.Env}}{{pri
 # The image's filesystem, as a file listing and as files to grep.
 "${engine[@]}" create --no-healthcheck "${limits[@]}" --name "$name-fs" "$image" >/dev/null
 "${engine[@]}" export "$name-fs" > "$workdir/rootfs.tar"
-"${engine[@]}" rm "$name-fs" >/dev/null
+"${engine[@]}" rm --volumes "$name-fs" >/dev/null
 tar -tf "$workdir/rootfs.tar" | sed 's|^\./||' | sort > "$workdir/listing.txt"
 echo "$(wc -l < "$workdir/listing.txt") paths in the image"
 
