@@ -244,7 +244,11 @@ def check_unit(
 def live_tree_problems(live_dir: Path, modules_dir: Path) -> list[str]:
     """Everything wrong with the live tree, one sentence each; empty when it is sound."""
     problems: list[str] = []
-    modules = {path.resolve(): read_module(path) for path in modules_dir.iterdir() if path.is_dir()}
+    modules = {
+        path.resolve(): read_module(path.resolve())
+        for path in modules_dir.iterdir()
+        if path.is_dir()
+    }
     for path in sorted(live_dir.rglob("*.hcl")):
         try:
             parsed = load_hcl(path)
@@ -361,9 +365,10 @@ DEV: Final = "live/sandbox/eu-west-1/dev"
 
 @pytest.fixture
 def deploy_copy(tmp_path: Path) -> Path:
-    """A copy of deploy/ (without caches) to plant one mistake in."""
+    """A copy of deploy/live to plant one mistake in, beside a link to the real modules."""
     copy = tmp_path / "deploy"
-    shutil.copytree(DEPLOY, copy, ignore=shutil.ignore_patterns(".terraform*", "tests"))
+    shutil.copytree(DEPLOY / "live", copy / "live")
+    (copy / "modules").symlink_to(DEPLOY / "modules", target_is_directory=True)
     return copy
 
 

@@ -4,6 +4,7 @@
 locals {
   major_version = split(".", var.engine_version)[0]
   port          = 5432
+  log_exports   = ["postgresql", "upgrade"]
 }
 
 resource "aws_db_subnet_group" "this" {
@@ -62,10 +63,12 @@ resource "aws_db_parameter_group" "this" {
   }
 }
 
-# RDS creates the log group on its own when it is missing; owning it here sets
-# retention and encryption.
-resource "aws_cloudwatch_log_group" "postgresql" {
-  name              = "/aws/rds/instance/${var.name}/postgresql"
+# RDS creates these log groups on its own when they are missing (unencrypted, kept
+# forever); owning them here sets retention and encryption.
+resource "aws_cloudwatch_log_group" "exports" {
+  for_each = toset(local.log_exports)
+
+  name              = "/aws/rds/instance/${var.name}/${each.value}"
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags
@@ -137,7 +140,7 @@ resource "aws_db_instance" "this" {
   skip_final_snapshot       = var.skip_final_snapshot
   final_snapshot_identifier = "${var.name}-final"
 
-  enabled_cloudwatch_logs_exports       = ["postgresql", "upgrade"]
+  enabled_cloudwatch_logs_exports       = local.log_exports
   performance_insights_enabled          = true
   performance_insights_kms_key_id       = var.kms_key_arn
   performance_insights_retention_period = 7
@@ -146,7 +149,7 @@ resource "aws_db_instance" "this" {
 
   tags = merge(var.tags, { Name = var.name })
 
-  depends_on = [aws_cloudwatch_log_group.postgresql]
+  depends_on = [aws_cloudwatch_log_group.exports]
 
   lifecycle {
     precondition {

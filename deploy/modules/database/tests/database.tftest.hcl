@@ -66,7 +66,11 @@ run "encrypted_at_rest_and_in_transit" {
   }
 
   assert {
-    condition     = aws_db_instance.this.performance_insights_kms_key_id == var.kms_key_arn && aws_cloudwatch_log_group.postgresql.kms_key_id == var.kms_key_arn
+    condition = (
+      aws_db_instance.this.performance_insights_kms_key_id == var.kms_key_arn
+      && alltrue([for g in aws_cloudwatch_log_group.exports : g.kms_key_id == var.kms_key_arn])
+      && toset(keys(aws_cloudwatch_log_group.exports)) == toset(aws_db_instance.this.enabled_cloudwatch_logs_exports)
+    )
     error_message = "Performance Insights and exported logs must be encrypted with the environment key."
   }
 }
@@ -109,7 +113,7 @@ run "everything_is_tagged" {
 
   assert {
     condition = alltrue([
-      for t in [aws_db_instance.this.tags, aws_security_group.this.tags, aws_db_subnet_group.this.tags, aws_db_parameter_group.this.tags, aws_cloudwatch_log_group.postgresql.tags] :
+      for t in [aws_db_instance.this.tags, aws_security_group.this.tags, aws_db_subnet_group.this.tags, aws_db_parameter_group.this.tags, aws_cloudwatch_log_group.exports["postgresql"].tags] :
       t["Project"] == "findata" && t["Environment"] == "test"
     ])
     error_message = "Resources must carry the caller's tags."
