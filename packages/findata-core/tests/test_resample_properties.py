@@ -186,14 +186,19 @@ PROPERTY_SETTINGS = settings(
     frequency=st.sampled_from([Frequency.MINUTE, Frequency.HOURLY]),
     interval=st.integers(1, 5),
     zone=st.sampled_from(ZONES),
+    per_row=st.booleans(),
 )
 def test_intraday_resampling_matches_the_wall_clock_reference(
-    bars: list[Bar], frequency: Frequency, interval: int, zone: str
+    bars: list[Bar], frequency: Frequency, interval: int, zone: str, per_row: bool
 ) -> None:
-    # GIVEN
+    # GIVEN either strategy: bucket every row, or binary-search bucket edges (the default
+    # whenever there are fewer edges than rows)
     interval = interval * (15 if frequency is Frequency.MINUTE else 1)
-    # WHEN
-    actual = resample(_table(bars), interval, frequency, timezone=zone)
+    with pytest.MonkeyPatch.context() as patch:
+        if per_row:
+            patch.setattr(_resample, "_intraday_groups", lambda *_: None)
+        # WHEN
+        actual = resample(_table(bars), interval, frequency, timezone=zone)
     # THEN
     _assert_same(actual, reference_resample(bars, interval, frequency, zone))
 

@@ -98,9 +98,10 @@ def resample(
         return schema.empty_table()
 
     times = prepared.times
-    zone = OffsetTable(timezone, int(times.min()), int(times.max()))
-    groups = None
-    if not frequency.is_intraday:
+    zone = OffsetTable(timezone, *_time_span(prepared))
+    if frequency.is_intraday:
+        groups = _intraday_groups(prepared, zone, _step(interval, frequency))
+    else:
         groups = _calendar_groups(prepared, zone, interval, frequency)
     if groups is not None:
         return _aggregate(prepared, *groups, None, schema)
@@ -161,11 +162,73 @@ def _floor(values: I64, step: int) -> I64:
     return floored
 
 
+def _step(interval: int, frequency: Frequency) -> int:
+    """Length of an intraday bucket on the wall clock, in microseconds."""
+    return interval * (_MICROS_PER_MINUTE if frequency is Frequency.MINUTE else _MICROS_PER_HOUR)
+
+
+def _time_span(prepared: PreparedBars) -> tuple[int, int]:
+    """Earliest and latest instant, read off the ends of each time-sorted symbol block."""
+    times = prepared.times
+    return int(times[prepared.symbol_starts].min()), int(times[prepared.symbol_ends - 1].max())
+
+
+def _search_groups(prepared: PreparedBars, boundaries: I64, keys: I64) -> tuple[Index, I64]:
+    """Group start rows and period starts by binary search of bucket edges.
+
+    ``boundaries`` are the instants (ascending, all after the earliest bar) where a new
+    bucket begins; ``keys[0]`` is the period of the bucket holding the earliest bar and
+    ``keys[i + 1]`` that of the bucket beginning at ``boundaries[i]``. Each symbol's times
+    are sorted, so a search per boundary replaces any arithmetic per row.
+    """
+    times = prepared.times
+    starts: list[Index] = []
+    periods: list[I64] = []
+    for begin, end in zip(
+        prepared.symbol_starts.tolist(), prepared.symbol_ends.tolist(), strict=True
+    ):
+        edges = np.concatenate(([0], np.searchsorted(times[begin:end], boundaries), [end - begin]))
+        occupied = edges[:-1] < edges[1:]
+        starts.append(edges[:-1][occupied] + begin)
+        periods.append(keys[occupied])
+    return np.concatenate(starts).astype(np.intp), np.concatenate(periods)
+
+
+def _intraday_groups(
+    prepared: PreparedBars, zone: OffsetTable, step: int
+) -> tuple[Index, I64] | None:
+    """:func:`_search_groups` for Minute and Hourly buckets; ``None`` when there would
+    be more bucket edges to search than rows to bucket."""
+    first, last = _time_span(prepared)
+    if len(prepared.symbol_starts) * ((last - first) // step + 1) > prepared.num_rows:
+        return None
+    pieces: list[I64] = []
+    period_ends = [*zone.starts[1:].tolist(), last + 1]
+    for period, (start, end) in enumerate(zip(zone.starts.tolist(), period_ends, strict=True)):
+        low, high = max(start, first + 1), min(end, last + 1)
+        if low >= high:
+            continue
+        offset = int(zone.offsets[period])
+        if start == low and period > 0:
+            before = (start - 1 + int(zone.offsets[period - 1])) // step
+            if before != (start + offset) // step:  # the clock jumped past a bucket edge
+                pieces.append(np.array([start], dtype=np.int64))
+        first_multiple = -(-(low + offset) // step)
+        last_multiple = (high - 1 + offset) // step
+        pieces.append(np.arange(first_multiple, last_multiple + 1, dtype=np.int64) * step - offset)
+    boundaries = np.concatenate(pieces) if pieces else np.empty(0, dtype=np.int64)
+    if len(boundaries) > 1:  # a jump can coincide with a wall-clock multiple
+        boundaries = boundaries[np.concatenate(([True], boundaries[1:] != boundaries[:-1]))]
+    first_array = np.array([first], dtype=np.int64)
+    first_key = zone.bucket_starts(_floor(zone.local(first_array), step), first_array, step)
+    return _search_groups(prepared, boundaries, np.concatenate((first_key, boundaries)))
+
+
 def _intraday_keys(
     times: I64, zone: OffsetTable, interval: int, frequency: Frequency, symbol_starts: Index
 ) -> I64:
     """Each bar's bucket start as a UTC instant (microseconds)."""
-    step = interval * (_MICROS_PER_MINUTE if frequency is Frequency.MINUTE else _MICROS_PER_HOUR)
+    step = _step(interval, frequency)
     offsets = zone.offsets_at(times, symbol_starts)
     floored = _floor(times + offsets, step)
     # Resolve wall-clock starts to instants once per run of equal (start, offset),
@@ -210,23 +273,17 @@ def _calendar_groups(
     ``None`` when per-row bucketing is cheaper (more buckets than rows) or unsafe (a zone
     whose dates can step back).
     """
-    times, blocks = prepared.times, prepared.symbol_starts
-    first_utc, last_utc = int(times.min()), int(times.max())
+    first_utc, last_utc = _time_span(prepared)
     local_ends = zone.local(np.array([first_utc, last_utc], dtype=np.int64))
     first_day, last_day = (int(day) for day in local_ends // MICROS_PER_DAY)
     bucket_days = _calendar_bucket_starts(first_day, last_day, interval, frequency)
-    if len(blocks) * len(bucket_days) > len(times) or not zone.dates_are_monotonic:
+    if len(prepared.symbol_starts) * len(bucket_days) > prepared.num_rows:
+        return None
+    if not zone.dates_are_monotonic:
         return None
     # The first bucket holds the earliest bar, so only later buckets need locating.
     boundaries = zone.first_instants_showing(bucket_days[1:] * MICROS_PER_DAY)
-    starts: list[Index] = []
-    periods: list[I64] = []
-    for begin, end in zip(blocks.tolist(), prepared.symbol_ends.tolist(), strict=True):
-        edges = np.concatenate(([0], np.searchsorted(times[begin:end], boundaries), [end - begin]))
-        occupied = edges[:-1] < edges[1:]
-        starts.append(edges[:-1][occupied] + begin)
-        periods.append(bucket_days[occupied])
-    return np.concatenate(starts).astype(np.intp), np.concatenate(periods)
+    return _search_groups(prepared, boundaries, bucket_days)
 
 
 def _calendar_keys(
