@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from findata.core._errors import InvalidParameterError
+from findata.core._parallel import run_all
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable
 from findata.core._types import (
     CLOSE,
@@ -316,18 +317,25 @@ def _aggregate(
         return values if order is None else values[order]
 
     ends = np.append(starts[1:], prepared.num_rows) - 1
-    volume = np.add.reduceat(column(VOLUME), starts)
     first_rows = starts if order is None else order[starts]
+    highs, lows, volumes = run_all(
+        [
+            lambda: np.maximum.reduceat(column(HIGH), starts),
+            lambda: np.minimum.reduceat(column(LOW), starts),
+            lambda: np.add.reduceat(column(VOLUME), starts),
+        ],
+        prepared.num_rows,
+    )
     arrays: dict[str, pa.Array] = {
         SYMBOL: _symbols(prepared, first_rows),
         PERIOD_START: pa.array(
             periods.astype(_period_numpy_type(schema)), type=schema.field(PERIOD_START).type
         ),
         OPEN: pa.array(column(OPEN)[starts]),
-        HIGH: pa.array(np.maximum.reduceat(column(HIGH), starts)),
-        LOW: pa.array(np.minimum.reduceat(column(LOW), starts)),
+        HIGH: pa.array(highs),
+        LOW: pa.array(lows),
         CLOSE: pa.array(column(CLOSE)[ends]),
-        VOLUME: pa.array(volume),
+        VOLUME: pa.array(volumes),
     }
     if VWAP in schema.names:
         prices = column(VWAP)

@@ -7,7 +7,9 @@ zero-based input row, never a NaN or a silently dropped row downstream.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +18,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from findata.core import _parallel
 from findata.core._errors import InvalidBarsError
 from findata.core._types import (
     HIGH,
@@ -120,10 +123,32 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     if table.num_rows == 0:
         return PreparedBars(table, time_column, np.empty(0, np.int64), np.empty(0, np.intp))
 
-    arrays = _check_values(table)
-    table, symbol_starts, order = _group_by_symbol(table)
+    # Independent whole-column passes, concurrent on large tables (see _parallel.py).
+    rows = table.num_rows
+    arrays = {name: _to_numpy(table.column(name)) for name in (*PRICE_COLUMNS, VOLUME)}
+    for name in (TRADE_COUNT, VWAP):
+        if name in table.column_names:
+            arrays[name] = _to_numpy(table.column(name))
     times = _to_numpy(table.column(time_column)).view(np.int64)
-    _check_increasing(table, time_column, times, symbol_starts, order)
+    symbol_tasks = _change_tasks(
+        table.column(SYMBOL), 2 if rows >= _parallel.PARALLEL_MIN_ROWS else 1
+    )
+    tasks: list[Callable[[], Any]] = [
+        *_value_checks(table, arrays),
+        *symbol_tasks,
+        lambda: _steps_back(times),
+    ]
+    results = _parallel.run_all(tasks, rows)
+    symbol_starts = _run_starts(results[-1 - len(symbol_tasks) : -1])
+    steps_back = results[-1]
+    order = None
+    if not _sorted_by_symbol(table.column(SYMBOL), symbol_starts):
+        order = _to_numpy(pc.sort_indices(table.column(SYMBOL))).astype(np.intp)
+        table = table.take(order)
+        times = _to_numpy(table.column(time_column)).view(np.int64)
+        symbol_starts = _run_starts([task() for task in _change_tasks(table.column(SYMBOL), 1)])
+        steps_back = _steps_back(times)
+    _check_increasing(table, time_column, times, steps_back, symbol_starts, order)
     prepared = PreparedBars(table, time_column, times, symbol_starts)
     if order is None:
         prepared._arrays.update(arrays)
@@ -204,65 +229,95 @@ def _fail_at(mask: npt.NDArray[np.bool_], column: str, message: str) -> None:
         raise InvalidBarsError(f"{message} at row {row}", row=row, column=column)
 
 
-def _check_values(table: pa.Table) -> dict[str, npt.NDArray[Any]]:
-    """Check the numbers of every row; return the numpy views made on the way."""
-    arrays = {name: _to_numpy(table.column(name)) for name in (*PRICE_COLUMNS, VOLUME)}
-    for name in PRICE_COLUMNS:
-        # A finite sum proves every term finite; only a failure pays for the row search.
-        if not math.isfinite(arrays[name].sum()):
-            _fail_at(~np.isfinite(arrays[name]), name, f"column {name!r} is not a finite number")
-    _fail_at(arrays[HIGH] < arrays[LOW], HIGH, "high is below low")
-    if arrays[VOLUME].min() < 0:
-        _fail_at(arrays[VOLUME] < 0, VOLUME, "volume is negative")
-    if TRADE_COUNT in table.column_names:
-        arrays[TRADE_COUNT] = _to_numpy(table.column(TRADE_COUNT))
-        _fail_at(arrays[TRADE_COUNT] < 0, TRADE_COUNT, "trade_count is negative")
-    if VWAP in table.column_names:
-        arrays[VWAP] = _to_numpy(table.column(VWAP))
-        known = (
-            arrays[VWAP][~np.isnan(arrays[VWAP])] if table.column(VWAP).null_count else arrays[VWAP]
-        )
+def _value_checks(table: pa.Table, arrays: dict[str, npt.NDArray[Any]]) -> list[Callable[[], None]]:
+    """One independent pass per check, in the order their errors take precedence."""
+
+    def finite(name: str) -> Callable[[], None]:
+        def check() -> None:
+            # A finite sum proves every term finite; only a failure pays for the row search.
+            if not math.isfinite(arrays[name].sum()):
+                _fail_at(
+                    ~np.isfinite(arrays[name]), name, f"column {name!r} is not a finite number"
+                )
+
+        return check
+
+    def ordered_range() -> None:
+        _fail_at(arrays[HIGH] < arrays[LOW], HIGH, "high is below low")
+
+    def counts(name: str) -> Callable[[], None]:
+        def check() -> None:
+            if arrays[name].min() < 0:
+                _fail_at(arrays[name] < 0, name, f"{name} is negative")
+
+        return check
+
+    def vwap() -> None:
+        values = arrays[VWAP]
+        known = values[~np.isnan(values)] if table.column(VWAP).null_count else values
         if not math.isfinite(known.sum()):
-            _fail_at(np.isinf(arrays[VWAP]), VWAP, "column 'vwap' is not a finite number")
-    return arrays
+            _fail_at(np.isinf(values), VWAP, "column 'vwap' is not a finite number")
+
+    checks = [finite(name) for name in PRICE_COLUMNS] + [ordered_range, counts(VOLUME)]
+    if TRADE_COUNT in arrays:
+        checks.append(counts(TRADE_COUNT))
+    if VWAP in arrays:
+        checks.append(vwap)
+    return checks
 
 
-def _group_by_symbol(
-    table: pa.Table,
-) -> tuple[pa.Table, npt.NDArray[np.intp], npt.NDArray[np.intp] | None]:
-    """Order rows by symbol (stable) unless already so; return the table, where each
-    symbol's block starts, and the permutation applied (``None`` when none was)."""
-    starts = _run_starts(table.column(SYMBOL))
+def _sorted_by_symbol(symbols: pa.ChunkedArray, starts: npt.NDArray[np.intp]) -> bool:
+    """Whether each symbol's rows are contiguous and the blocks in ascending order."""
     if len(starts) == 1:
-        return table, starts, None
-    run_symbols = table.column(SYMBOL).take(pa.array(starts))
-    if pc.all(pc.less(run_symbols[:-1], run_symbols[1:])).as_py():
-        return table, starts, None
-    order = _to_numpy(pc.sort_indices(table.column(SYMBOL))).astype(np.intp)
-    table = table.take(order)
-    return table, _run_starts(table.column(SYMBOL)), order
+        return True
+    run_symbols = symbols.take(pa.array(starts))
+    return bool(pc.all(pc.less(run_symbols[:-1], run_symbols[1:])).as_py())
 
 
-def _run_starts(symbols: pa.ChunkedArray) -> npt.NDArray[np.intp]:
-    """Rows where the symbol differs from the row before (row 0 always starts a run)."""
-    if len(symbols) < 2:
-        return np.zeros(1, dtype=np.intp)
-    changed = _to_numpy(pc.not_equal(symbols[1:], symbols[:-1]))
-    return np.concatenate(([0], np.flatnonzero(changed) + 1)).astype(np.intp)
+def _change_tasks(
+    symbols: pa.ChunkedArray, pieces: int
+) -> list[Callable[[], npt.NDArray[np.intp]]]:
+    """Tasks finding the rows whose symbol differs from the row before, one per slice."""
+    edges = np.linspace(1, max(len(symbols), 1), pieces + 1).astype(int).tolist()
+
+    def piece(begin: int, end: int) -> Callable[[], npt.NDArray[np.intp]]:
+        def find() -> npt.NDArray[np.intp]:
+            if end <= begin:
+                return np.empty(0, dtype=np.intp)
+            changed = pc.indices_nonzero(
+                pc.not_equal(symbols[begin:end], symbols[begin - 1 : end - 1])
+            )
+            return (_to_numpy(changed) + begin).astype(np.intp)
+
+        return find
+
+    return [piece(begin, end) for begin, end in itertools.pairwise(edges)]
+
+
+def _run_starts(changes: Sequence[npt.NDArray[np.intp]]) -> npt.NDArray[np.intp]:
+    return np.concatenate([np.zeros(1, dtype=np.intp), *changes]).astype(np.intp)
+
+
+def _steps_back(times: I64) -> npt.NDArray[np.intp]:
+    """Rows whose time is not after the previous row's (candidates for an error, or the
+    first row of a new symbol)."""
+    return (np.flatnonzero(times[1:] <= times[:-1]) + 1).astype(np.intp)
 
 
 def _check_increasing(
     table: pa.Table,
     time_column: str,
     times: I64,
+    steps_back: npt.NDArray[np.intp],
     symbol_starts: npt.NDArray[np.intp],
     order: npt.NDArray[np.intp] | None,
 ) -> None:
-    bad = times[1:] <= times[:-1]
-    bad[symbol_starts[1:] - 1] = False  # a new symbol may start earlier
-    if not bad.any():
+    bad = np.setdiff1d(
+        steps_back, symbol_starts, assume_unique=True
+    )  # a new symbol may start earlier
+    if len(bad) == 0:
         return
-    position = int(np.argmax(bad)) + 1
+    position = int(bad[0])
     row = position if order is None else int(order[position])
     symbol = table.column(SYMBOL)[position].as_py()
     problem = "duplicate" if times[position] == times[position - 1] else "out of order"
