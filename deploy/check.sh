@@ -52,11 +52,10 @@ while IFS= read -r -d '' file; do
 done < <(find deploy/live -name '*.hcl' -print0 | sort -z)
 [ "$unformatted" = 0 ] || fail "Terragrunt files above are not formatted (terragrunt hcl fmt, or terraform fmt - < file)"
 
-for module in deploy/modules/*/; do
-  name=$(basename "$module")
-  step "module $name: init, validate, test"
-  export TF_DATA_DIR=$CACHE/tf-data/$name
-  log=$CACHE/$name-init.log
+for module in deploy/modules/*/ deploy/examples/*/; do
+  step "$module: init, validate, test"
+  export TF_DATA_DIR=$CACHE/tf-data/${module//\//_}
+  log=$CACHE/${module//\//_}init.log
   terraform -chdir="$module" init -backend=false -input=false -no-color >"$log" 2>&1 || { cat "$log"; fail "terraform init failed in $module"; }
   terraform -chdir="$module" validate -no-color
   terraform -chdir="$module" test -no-color
