@@ -136,3 +136,7 @@ down: ## stop the Compose stack (the database volume stays)
 
 check-deploy: $(HATCH) ## deploy/: terraform fmt/init/validate/test (mocked AWS), checkov, Terragrunt wiring tests
 	deploy/check.sh
+
+.PHONY: bench-db
+bench-db: $(HATCH) ## findata-db: ingest 10M minute bars into DuckDB and PostgreSQL, time reads (docs/benchmarks.md)
+	$(HATCH) run bench:db

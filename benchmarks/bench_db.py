@@ -1,0 +1,134 @@
+"""findata-db benchmark: bulk ingestion and one-symbol reads on DuckDB and PostgreSQL.
+
+Ingests ~10M generated 1-minute bars (51 symbols x 196,560 bars, benchmarks/_data.py)
+from Parquet files through ``ingest_parquet`` -- end to end: read, type, validate,
+write, commit -- and prints rows/s; then reads one symbol's two years of minute bars
+(196,560 rows) into Arrow and prints the median time. DuckDB reads are shown cold
+(a fresh store: opens the file) and hot (served from the in-process cache).
+
+Run with ``make bench-db`` (PostgreSQL from FINDATA_BENCH_DATABASE_URL, default the
+local test server; the run uses its own schema and drops it). Not run in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _data import minute_bars
+from findata.db import DuckDBStore, MigratableStore, PostgresStore, ingest_parquet
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+SYMBOLS_PER_FILE = 5
+
+
+async def median_ms(action: Callable[[], Awaitable[object]], repeat: int) -> float:
+    await action()  # warm: plans, imports, OS page cache
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await action()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1e3
+
+
+def write_files(bars: pa.Table, folder: Path) -> list[Path]:
+    """One Parquet file per SYMBOLS_PER_FILE symbols (~1M rows), as a user would ingest."""
+    names = pc.unique(bars.column("symbol")).to_pylist()
+    paths = []
+    for index in range(0, len(names), SYMBOLS_PER_FILE):
+        group = pa.array(names[index : index + SYMBOLS_PER_FILE])
+        path = folder / f"minute_{index // SYMBOLS_PER_FILE:02d}.parquet"
+        pq.write_table(bars.filter(pc.is_in(bars.column("symbol"), value_set=group)), path)
+        paths.append(path)
+    return paths
+
+
+async def bench_store(
+    label: str, store: MigratableStore, files: list[Path], rows: int, symbol: str, repeat: int
+) -> None:
+    await store.connect()
+    await store.migrate()
+    started = time.perf_counter()
+    await ingest_parquet(store, files)
+    seconds = time.perf_counter() - started
+    print(
+        f"  {label:<10} ingest {rows:>12,} rows  {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s"
+    )
+
+    expected = (await store.get_symbol(symbol)).bar_count  # type: ignore[union-attr]
+    if isinstance(store, DuckDBStore):
+
+        async def cold() -> None:
+            fresh = DuckDBStore(store.path)
+            await fresh.connect()
+            assert (await fresh.read_bars([symbol])).num_rows == expected
+
+        cold_ms = await median_ms(cold, repeat)
+        print(f"  {label:<10} read 1 symbol ({expected:,} rows), cold: {cold_ms:8.2f} ms")
+
+    async def read() -> None:
+        assert (await store.read_bars([symbol])).num_rows == expected
+
+    kind = "hot (cache)" if isinstance(store, DuckDBStore) else "binary COPY"
+    read_ms = await median_ms(read, repeat)
+    print(f"  {label:<10} read 1 symbol ({expected:,} rows), {kind}: {read_ms:8.2f} ms")
+    await store.disconnect()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--symbols", type=int, default=51, help="x 196,560 bars each")
+    parser.add_argument("--backends", default="duckdb,postgres")
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    print(f"findata-db benchmark on {machine}{load}")
+    bars = minute_bars(symbols=args.symbols)
+    symbol = bars.column("symbol")[0].as_py()
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_files(bars, Path(folder))
+        rows = bars.num_rows
+        del bars
+        print(f"  {len(files)} Parquet files, {rows:,} 1-minute bars of {args.symbols} symbols")
+        if "duckdb" in args.backends:
+            await bench_store(
+                "duckdb",
+                DuckDBStore(Path(folder) / "bench.duckdb"),
+                files,
+                rows,
+                symbol,
+                args.repeat,
+            )
+        if "postgres" in args.backends:
+            base = os.environ.get("FINDATA_BENCH_DATABASE_URL", DEFAULT_PG_URL)
+            schema = f"findata_bench_{uuid.uuid4().hex[:8]}"
+            admin = await asyncpg.connect(base)
+            try:
+                await admin.execute(f'CREATE SCHEMA "{schema}"')
+                store = PostgresStore(f"{base}{'&' if '?' in base else '?'}schema={schema}")
+                await bench_store("postgres", store, files, rows, symbol, args.repeat)
+            finally:
+                await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+                await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
