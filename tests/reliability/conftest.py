@@ -349,3 +349,10 @@ def checksum() -> Callable[[str], str]:
 @pytest.fixture(scope="session")
 def findata_cli() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run_findata
+
+
+@pytest.fixture(scope="module")
+def demo_cluster(postgres_cluster: PostgresCluster) -> PostgresCluster:
+    """The test's own PostgreSQL cluster, holding the demo data set."""
+    load_demo(postgres_cluster.url)
+    return postgres_cluster
