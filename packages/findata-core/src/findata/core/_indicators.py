@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from findata.core import _kernels as kernels
 from findata.core._errors import InvalidParameterError
-from findata.core._timezones import MICROS_PER_DAY, OffsetTable
+from findata.core._timezones import MICROS_PER_DAY, offset_table, zone_info
 from findata.core._types import (
     CLOSE,
     DEFAULT_TIMEZONE,
@@ -323,7 +323,7 @@ def _sessions(bars: PreparedBars, timezone: str) -> npt.NDArray[np.int64]:
     if pa.types.is_date(column_type):
         return np.arange(bars.num_rows, dtype=np.int64)  # daily or longer: one bar, one session
     zone_name = timezone if bars.time_column == TIMESTAMP else str(column_type.tz)
-    zone = OffsetTable(zone_name, int(bars.times.min()), int(bars.times.max()))
+    zone = offset_table(zone_name, int(bars.times.min()), int(bars.times.max()))
     return zone.local(bars.times) // MICROS_PER_DAY
 
 
@@ -354,7 +354,7 @@ def compute_indicator(
     if spec.name == "vwap" and length:
         sessions = _sessions(prepared, timezone)
     elif spec.name == "vwap":
-        OffsetTable(timezone, 0, 0)
+        zone_info(timezone)
     outputs = [np.full(length, np.nan) for _ in spec.outputs]
     for start, end in zip(prepared.symbol_starts, prepared.symbol_ends, strict=True):
         rows = slice(int(start), int(end))

@@ -8,6 +8,7 @@ sort (see docs/decisions/0001-resampling-engine.md).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow as pa
 
 from findata.core._errors import InvalidParameterError
 from findata.core._parallel import run_all
-from findata.core._timezones import MICROS_PER_DAY, OffsetTable
+from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import (
     CLOSE,
     DEFAULT_TIMEZONE,
@@ -43,6 +44,7 @@ _MONTH_SPANS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.ANNUAL: 
 """Months per calendar bucket of interval 1."""
 
 
+@functools.lru_cache(maxsize=256)
 def resampled_schema(
     frequency: Frequency, timezone: str, *, vwap: bool, trade_count: bool
 ) -> pa.Schema:
@@ -95,11 +97,11 @@ def resample(
         frequency, timezone, vwap=prepared.has(VWAP), trade_count=prepared.has(TRADE_COUNT)
     )
     if prepared.num_rows == 0:
-        OffsetTable(timezone, 0, 0)  # still reject an unknown time zone
+        zone_info(timezone)  # still reject an unknown time zone
         return schema.empty_table()
 
     times = prepared.times
-    zone = OffsetTable(timezone, *_time_span(prepared))
+    zone = offset_table(timezone, *_time_span(prepared))
     if frequency.is_intraday:
         groups = _intraday_groups(prepared, zone, _step(interval, frequency))
     else:
@@ -355,6 +357,8 @@ def _aggregate(
 def _symbols(prepared: PreparedBars, rows: Index) -> pa.Array:
     """The symbol of each row in ``rows`` (ascending), taken from the few symbol names
     rather than from the whole (possibly chunked) column."""
+    if len(prepared.symbol_starts) == 1:
+        return pa.repeat(prepared.table.column(SYMBOL)[0], len(rows))
     names = prepared.table.column(SYMBOL).take(pa.array(prepared.symbol_starts))
     block = np.searchsorted(prepared.symbol_starts, rows, side="right") - 1
     return names.combine_chunks().take(pa.array(block))

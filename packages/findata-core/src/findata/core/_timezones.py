@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -76,9 +76,12 @@ def _year_transitions(timezone: str, year: int) -> tuple[tuple[int, int], ...]:
     return tuple(changes)
 
 
-def _year_of(micros: int) -> int:
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-    return moment.year
+_MICROS_PER_AVERAGE_YEAR = 31_556_952 * MICROS_PER_SECOND
+"""365.2425 days: close enough to pick the years to look up, with a year of margin."""
+
+
+def _approximate_year(micros: int) -> int:
+    return 1970 + micros // _MICROS_PER_AVERAGE_YEAR
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,17 +98,38 @@ def _transitions(timezone: str, first_year: int, last_year: int) -> tuple[I64, I
     return np.array(starts, dtype=np.int64), np.array(offsets, dtype=np.int64)
 
 
+def offset_table(timezone: str, first_micros: int, last_micros: int) -> OffsetTable:
+    """The offsets of ``timezone`` around the instants ``first_micros``..``last_micros``
+    (with a year of margin either side, for buckets that begin before the first bar);
+    cached, so repeated calls cost a dictionary lookup."""
+    zone_info(timezone)
+    first_year = max(_MIN_YEAR, _approximate_year(first_micros) - 1)
+    last_year = min(_MAX_YEAR, _approximate_year(last_micros) + 1)
+    return _offset_table(timezone, first_year, last_year)
+
+
+@functools.lru_cache(maxsize=1024)
+def _offset_table(timezone: str, first_year: int, last_year: int) -> OffsetTable:
+    return OffsetTable(*_transitions(timezone, first_year, last_year))
+
+
 class OffsetTable:
-    """The UTC offsets in force in a zone over a span of instants (microseconds)."""
+    """The UTC offsets in force in a zone over a span of instants (microseconds):
+    ``offsets[k]`` applies from ``starts[k]`` (``starts[0]`` is the dawn of time)."""
 
-    __slots__ = ("offsets", "starts")
+    __slots__ = ("dates_are_monotonic", "offsets", "starts")
 
-    def __init__(self, timezone: str, first_micros: int, last_micros: int) -> None:
-        zone_info(timezone)
-        # A day of margin either side covers buckets that start before the first bar.
-        first_year = max(_MIN_YEAR, _year_of(first_micros - 2 * MICROS_PER_DAY))
-        last_year = min(_MAX_YEAR, _year_of(last_micros + 2 * MICROS_PER_DAY))
-        self.starts, self.offsets = _transitions(timezone, first_year, last_year)
+    def __init__(self, starts: I64, offsets: I64) -> None:
+        self.starts = starts
+        self.offsets = offsets
+        # False if setting a clock back ever re-enters an earlier date (a set-back across
+        # midnight), which would make a local date step back in time.
+        set_back = np.flatnonzero(np.diff(offsets) < 0) + 1
+        before = starts[set_back] + offsets[set_back - 1]
+        after = starts[set_back] + offsets[set_back]
+        self.dates_are_monotonic = bool(
+            np.all(after // MICROS_PER_DAY >= (before - 1) // MICROS_PER_DAY)
+        )
 
     def offsets_at(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
         """The offset in force at each instant, in microseconds (local = utc + offset).
@@ -175,12 +199,3 @@ class OffsetTable:
         candidates = np.where(candidates < period_ends[None, :], candidates, np.iinfo(np.int64).max)
         first: I64 = candidates.min(axis=1)
         return first
-
-    @property
-    def dates_are_monotonic(self) -> bool:
-        """False if setting a clock back ever re-enters an earlier date (a set-back
-        across midnight), which would make a local date step back in time."""
-        set_back = np.flatnonzero(np.diff(self.offsets) < 0) + 1
-        before = self.starts[set_back] + self.offsets[set_back - 1]
-        after = self.starts[set_back] + self.offsets[set_back]
-        return bool(np.all(after // MICROS_PER_DAY >= (before - 1) // MICROS_PER_DAY))

@@ -47,17 +47,17 @@ class PreparedBars:
     """``timestamp`` as UTC microseconds, or ``period_start`` as days/microseconds since epoch."""
     symbol_starts: npt.NDArray[np.intp]
     """Row where each symbol's block starts; blocks are contiguous and sorted by symbol."""
+    symbol_ends: npt.NDArray[np.intp] = field(init=False)
+    """Row after each symbol's block."""
     _arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        ends = np.append(self.symbol_starts[1:], len(self.times)).astype(np.intp)
+        object.__setattr__(self, "symbol_ends", ends[: len(self.symbol_starts)])
 
     @property
     def num_rows(self) -> int:
         return len(self.times)
-
-    @property
-    def symbol_ends(self) -> npt.NDArray[np.intp]:
-        if len(self.symbol_starts) == 0:
-            return self.symbol_starts
-        return np.append(self.symbol_starts[1:], self.num_rows).astype(np.intp)
 
     def floats(self, column: str) -> F64:
         values: F64 = self._array(column)
@@ -68,7 +68,7 @@ class PreparedBars:
         return values
 
     def has(self, column: str) -> bool:
-        return column in self.table.column_names
+        return column in self.table.schema.names
 
     def _array(self, column: str) -> npt.NDArray[Any]:
         values = self._arrays.get(column)
@@ -104,18 +104,19 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     """:func:`validate_bars`, keeping the numpy views computed on the way."""
     if not isinstance(bars, pa.Table):
         raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
-    time_column = _time_column(bars)
+    present = frozenset(bars.column_names)
+    time_column = _time_column(present)
     columns: dict[str, pa.ChunkedArray] = {
-        SYMBOL: _cast(bars, SYMBOL, pa.string()),
-        time_column: _cast_time(bars, time_column),
+        SYMBOL: _cast(bars, present, SYMBOL, pa.string()),
+        time_column: _cast_time(bars, present, time_column),
     }
     for name in PRICE_COLUMNS:
-        columns[name] = _cast(bars, name, pa.float64())
-    columns[VOLUME] = _cast(bars, VOLUME, pa.int64())
-    if VWAP in bars.column_names:
-        columns[VWAP] = _cast(bars, VWAP, pa.float64(), nullable=True)
-    if TRADE_COUNT in bars.column_names:
-        columns[TRADE_COUNT] = _cast(bars, TRADE_COUNT, pa.int64())
+        columns[name] = _cast(bars, present, name, pa.float64())
+    columns[VOLUME] = _cast(bars, present, VOLUME, pa.int64())
+    if VWAP in present:
+        columns[VWAP] = _cast(bars, present, VWAP, pa.float64(), nullable=True)
+    if TRADE_COUNT in present:
+        columns[TRADE_COUNT] = _cast(bars, present, TRADE_COUNT, pa.int64())
     schema = pa.schema(
         pa.field(name, column.type, nullable=name == VWAP) for name, column in columns.items()
     )
@@ -127,7 +128,7 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     rows = table.num_rows
     arrays = {name: _to_numpy(table.column(name)) for name in (*PRICE_COLUMNS, VOLUME)}
     for name in (TRADE_COUNT, VWAP):
-        if name in table.column_names:
+        if name in columns:
             arrays[name] = _to_numpy(table.column(name))
     times = _to_numpy(table.column(time_column)).view(np.int64)
     symbol_tasks = _change_tasks(
@@ -155,10 +156,10 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     return prepared
 
 
-def _time_column(bars: pa.Table) -> str:
-    if TIMESTAMP in bars.column_names:
+def _time_column(present: frozenset[str]) -> str:
+    if TIMESTAMP in present:
         return TIMESTAMP
-    if PERIOD_START in bars.column_names:
+    if PERIOD_START in present:
         return PERIOD_START
     raise InvalidBarsError(
         f"missing column {TIMESTAMP!r} (or {PERIOD_START!r} for resampled bars)",
@@ -166,8 +167,8 @@ def _time_column(bars: pa.Table) -> str:
     )
 
 
-def _column(bars: pa.Table, name: str) -> pa.ChunkedArray:
-    if name not in bars.column_names:
+def _column(bars: pa.Table, present: frozenset[str], name: str) -> pa.ChunkedArray:
+    if name not in present:
         raise InvalidBarsError(f"missing column {name!r}", column=name)
     return bars.column(name)
 
@@ -177,9 +178,14 @@ def _first_null(column: pa.ChunkedArray) -> int:
 
 
 def _cast(
-    bars: pa.Table, name: str, target: pa.DataType, *, nullable: bool = False
+    bars: pa.Table,
+    present: frozenset[str],
+    name: str,
+    target: pa.DataType,
+    *,
+    nullable: bool = False,
 ) -> pa.ChunkedArray:
-    column = _column(bars, name)
+    column = _column(bars, present, name)
     if not nullable and column.null_count:
         row = _first_null(column)
         raise InvalidBarsError(f"column {name!r} is null at row {row}", row=row, column=name)
@@ -194,8 +200,8 @@ def _cast(
         ) from error
 
 
-def _cast_time(bars: pa.Table, name: str) -> pa.ChunkedArray:
-    column = _column(bars, name)
+def _cast_time(bars: pa.Table, present: frozenset[str], name: str) -> pa.ChunkedArray:
+    column = _column(bars, present, name)
     kind = column.type
     if column.null_count:
         row = _first_null(column)
@@ -278,6 +284,10 @@ def _change_tasks(
     symbols: pa.ChunkedArray, pieces: int
 ) -> list[Callable[[], npt.NDArray[np.intp]]]:
     """Tasks finding the rows whose symbol differs from the row before, one per slice."""
+    if symbols.num_chunks == 1:
+        fixed_width = _fixed_width_changes(symbols.chunk(0))
+        if fixed_width is not None:
+            return [lambda: fixed_width]
     edges = np.linspace(1, max(len(symbols), 1), pieces + 1).astype(int).tolist()
 
     def piece(begin: int, end: int) -> Callable[[], npt.NDArray[np.intp]]:
@@ -292,6 +302,28 @@ def _change_tasks(
         return find
 
     return [piece(begin, end) for begin, end in itertools.pairwise(edges)]
+
+
+def _fixed_width_changes(symbols: pa.Array) -> npt.NDArray[np.intp] | None:
+    """Rows whose symbol differs from the previous row's, when every symbol has the same
+    byte length (tickers usually do): one byte-wise comparison of the string data against
+    itself shifted by one row, ~5x faster than comparing the strings. ``None`` otherwise."""
+    count = len(symbols)
+    if count < 2 or symbols.null_count:
+        return None
+    offsets = np.frombuffer(
+        symbols.buffers()[1], dtype=np.int32, count=count + 1, offset=symbols.offset * 4
+    )
+    width = int(offsets[1] - offsets[0])
+    if width == 0 or int(offsets[-1] - offsets[0]) != width * count:
+        return None
+    if not np.array_equal(offsets, offsets[0] + width * np.arange(count + 1, dtype=np.int32)):
+        return None
+    data = np.frombuffer(
+        symbols.buffers()[2], dtype=np.uint8, count=width * count, offset=int(offsets[0])
+    )
+    differing_bytes = np.flatnonzero(data[width:] != data[:-width])
+    return (np.unique(differing_bytes // width) + 1).astype(np.intp)
 
 
 def _run_starts(changes: Sequence[npt.NDArray[np.intp]]) -> npt.NDArray[np.intp]:
