@@ -14,15 +14,12 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import InvalidBarsError
-from findata.core._types import SYMBOL
 from findata.db._convert import convert, symbols_of, time_column
-from findata.db._errors import IngestError
 from findata.db._progress import row_progress
-from findata.db._readers import ProgressCallback, RawBars, read_csv, read_parquet
+from findata.db._readers import RawBars, read_csv, read_parquet
 from findata.db._types import Store
 from findata.db._validate import check_timezone
 
@@ -107,7 +104,7 @@ async def _ingest_files(
     for path in map(Path, paths):
         started = time.perf_counter()
         with row_progress(f"reading {path.name}") as advance:
-            raw = _read(reader, path, advance)
+            raw = reader(path, progress=advance)
         rows, symbols = await write_raw(
             store, raw, symbol=symbol, timezone=timezone, source=source or f"{kind}:{path.name}"
         )
@@ -117,10 +114,6 @@ async def _ingest_files(
             on_file(result)
         results.append(result)
     return results
-
-
-def _read(reader: Reader, path: Path, advance: ProgressCallback) -> RawBars:
-    return reader(path, progress=advance)
 
 
 async def write_raw(
@@ -155,10 +148,3 @@ async def write_raw(
     except InvalidBarsError as error:
         raise raw.error(error.row, error.message) from error
     return rows, tuple(symbols)
-
-
-def bars_symbols(bars: pa.Table) -> tuple[str, ...]:
-    return tuple(sorted(pc.unique(bars.column(SYMBOL)).to_pylist()))
-
-
-__all__ = ["IngestError", "IngestResult", "ingest_csv", "ingest_parquet", "write_raw"]
