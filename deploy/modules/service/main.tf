@@ -12,7 +12,9 @@ locals {
   api_image     = "${var.image_repository}/findata-api:${var.image_tag}"
   migrate_image = "${var.image_repository}/findata-migrate:${var.image_tag}"
 
-  # The URL has no password: the API reads it from FINDATA_DATABASE_PASSWORD.
+  # No password in the URL: it comes from FINDATA_DATABASE_PASSWORD (a secret). The
+  # database refuses plain connections (rds.force_ssl); sslmode=require makes the
+  # client insist on TLS too.
   database_url = "postgresql://${var.database_username}@${var.database_address}:${var.database_port}/${var.database_name}?sslmode=require"
 
   common_environment = {
