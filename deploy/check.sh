@@ -46,6 +46,7 @@ terraform fmt -check -recursive -diff deploy/ || fail "run: terraform fmt -recur
 # terraform fmt skips *.hcl; the same formatter reads Terragrunt files from stdin.
 unformatted=0
 while IFS= read -r -d '' file; do
+  # shellcheck disable=SC2094 # both sides of the pipe only read the file
   if ! terraform fmt -no-color - <"$file" | diff -u --label "$file" --label "$file (formatted)" "$file" -; then
     unformatted=1
   fi
