@@ -309,6 +309,33 @@ def test_given_the_modules_when_reading_variables_then_each_is_typed_and_describ
     assert undocumented == []
 
 
+def test_given_the_modules_when_listing_their_files_then_each_is_pinned_documented_and_tested() -> (
+    None
+):
+    # GIVEN
+    modules = sorted(path for path in (DEPLOY / "modules").iterdir() if path.is_dir())
+    # WHEN
+    missing = []
+    for module in modules:
+        terraform = single_block(load_hcl(module / "versions.tf"), "terraform")
+        aws = terraform["required_providers"][0]["aws"]
+        if unquote(terraform["required_version"]) != ">= 1.6":
+            missing.append(f"{module.name}: required_version")
+        if (unquote(aws["source"]), unquote(aws["version"])) != ("hashicorp/aws", "~> 5.0"):
+            missing.append(f"{module.name}: hashicorp/aws ~> 5.0")
+        missing.extend(
+            f"{module.name}: {name}"
+            for name in ("main.tf", "variables.tf", "outputs.tf", "README.md")
+            if not (module / name).is_file()
+        )
+        tests = list((module / "tests").glob("*.tftest.hcl"))
+        if not any('mock_provider "aws"' in test.read_text(encoding="utf-8") for test in tests):
+            missing.append(f'{module.name}: tests/*.tftest.hcl with mock_provider "aws"')
+    # THEN
+    assert modules
+    assert missing == []
+
+
 def test_given_the_units_when_computing_the_image_tag_then_the_release_rule_accepts_them() -> None:
     # GIVEN: every run_cmd of tools/release_tags.py in the live tree
     calls = [
