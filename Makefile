@@ -85,9 +85,9 @@ PODMAN_IMAGE ?= localhost/findata-api:check
 
 .PHONY: check-delivery lint-delivery image-podman image-tags build up down
 
-$(DELIVERY_TOOLS)/bin/checkov: tools/delivery-requirements.txt
-	$(PYTHON) -m venv $(DELIVERY_TOOLS)
-	$(DELIVERY_TOOLS)/bin/pip install --quiet -r tools/delivery-requirements.txt
+$(DELIVERY_TOOLS)/bin/checkov: tools/delivery-requirements.txt $(HATCH)
+	$(TOOLS)/bin/uv venv --quiet --allow-existing --python 3.11 $(DELIVERY_TOOLS)
+	VIRTUAL_ENV=$(DELIVERY_TOOLS) $(TOOLS)/bin/uv pip install --quiet -r tools/delivery-requirements.txt
 	@touch $@
 
 check-delivery: lint-delivery image-podman ## delivery checks: linters, schemas, bake, a real podman build + run
