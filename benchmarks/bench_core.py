@@ -1,7 +1,9 @@
 """findata-core benchmark: resampling and indicators against pandas, polars, DuckDB and TA-Lib.
 
-Prints median wall times (milliseconds) of each library on the same synthetic data
-(benchmarks/_data.py): two years of 1-minute bars for 50 symbols (~9.8M rows).
+Prints, for each library on the same synthetic data (benchmarks/_data.py: two years of
+1-minute bars for 50 symbols, ~9.8M rows), ``wall/cpu``: the median wall-clock and the
+median CPU milliseconds of the whole process (all threads). On a busy machine wall times
+grow with the load; CPU times show what the work itself costs.
 Run with ``make bench``; figures are recorded in docs/benchmarks.md. Not run in CI.
 """
 
@@ -31,22 +33,39 @@ from findata import core
 ZONE = "America/New_York"
 
 
-def median_ms(action: Callable[[], object], repeat: int) -> float:
+class Timing(tuple[float, float]):
+    """Median wall-clock and CPU milliseconds (CPU: every thread of the process)."""
+
+    @property
+    def wall(self) -> float:
+        return self[0]
+
+    @property
+    def cpu(self) -> float:
+        return self[1]
+
+
+def median_ms(action: Callable[[], object], repeat: int) -> Timing:
     action()  # warm caches (time zone transitions, DuckDB plans, imports)
-    samples = []
+    walls, cpus = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e3
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return Timing((statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3))
 
 
-def row(label: str, figures: dict[str, float | None]) -> None:
-    cells = "".join(
-        f"{name}={value:9.3f}  " if value is not None else f"{name}=      n/a  "
-        for name, value in figures.items()
-    )
-    print(f"  {label:<34}{cells}")
+def row(label: str, figures: dict[str, Timing | float | None]) -> None:
+    cells = []
+    for name, value in figures.items():
+        if value is None:
+            cells.append(f"{name}={'n/a':>15}")
+        elif isinstance(value, Timing):
+            cells.append(f"{name}={value.wall:7.2f}/{value.cpu:<7.2f}")
+        else:
+            cells.append(f"{name}={value:5.1f}")
+    print(f"  {label:<34}" + "  ".join(cells))
 
 
 # --- competitors -----------------------------------------------------------------------
@@ -232,7 +251,7 @@ def bench_indicators(bars: pa.Table, repeat: int) -> None:
                 "kernel": kernel,
                 "table": table,
                 "talib": reference,
-                "kernel/talib": kernel / reference,
+                "cpu kernel/talib": kernel.cpu / reference.cpu,
             },
         )
     row(
@@ -270,6 +289,7 @@ def main() -> None:
             )
         )
     )
+    print("  load average at start: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     started = time.perf_counter()
     every_symbol = minute_bars(options.symbols)
     print(f"  generated {every_symbol.num_rows:,} bars in {time.perf_counter() - started:.1f} s")
@@ -279,6 +299,7 @@ def main() -> None:
         every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
     )
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
+    print("  load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -95,6 +95,7 @@ CASES += [
     ("macd", {"fast": 5, "slow": 35, "signal": 1}, _macd(5, 35, 1)),
     ("bbands", {}, _bbands(5, 2.0)),
     ("bbands", {"window": 20, "stddev": 1.5}, _bbands(20, 1.5)),
+    ("bbands", {"window": 90, "stddev": 3}, _bbands(90, 3.0)),
     ("stoch", {}, _stoch(5, 3, 3)),
     ("stoch", {"k_window": 14, "k_smooth": 1, "d_window": 5}, _stoch(14, 1, 5)),
 ]

@@ -52,14 +52,15 @@ def _padded(values: F64, length: int) -> F64:
     return result
 
 
-def _window_sums(values: F64, window: int) -> F64:
-    """Sum of each trailing ``window`` of values: ``len(values) - window + 1`` sums.
+def _window_sums(values: F64, window: int, out: F64 | None = None) -> F64:
+    """Sum of each trailing ``window`` of values: ``len(values) - window + 1`` sums,
+    written to ``out`` when given.
 
     A running total, like TA-Lib's, as the difference of two prefix sums; its rounding
     error stays ~1e-16 x the total so far, far below 1e-9 of any window's mean.
     """
     totals = np.cumsum(values)
-    sums = np.empty(len(values) - window + 1)
+    sums = np.empty(len(values) - window + 1) if out is None else out
     sums[0] = totals[window - 1]
     np.subtract(totals[window:], totals[:-window], out=sums[1:])
     return sums
@@ -81,9 +82,12 @@ def _exact_window_sums(values: F64, window: int) -> F64:
 
 def _rolling_mean(values: F64, window: int) -> F64:
     """Mean of each trailing ``window`` (NaN before index window - 1)."""
-    if len(values) < window:
-        return _nan(len(values))
-    return _padded(_window_sums(values, window) / window, len(values))
+    result = _nan(len(values)) if len(values) < window else np.empty(len(values))
+    if len(values) >= window:
+        result[: window - 1] = np.nan
+        _window_sums(values, window, out=result[window - 1 :])
+        result[window - 1 :] /= window
+    return result
 
 
 def _smooth(values: F64, alpha: float, first: float) -> F64:
@@ -156,11 +160,14 @@ def rsi(values: npt.ArrayLike, window: int = 14) -> F64:
     if len(x) <= window:
         return _nan(len(x))
     change = np.diff(x)
-    gains = _wilder(np.maximum(change, 0.0), window)
-    losses = _wilder(np.maximum(-change, 0.0), window)
-    total = gains + losses
+    rises = np.maximum(change, 0.0)
+    gains = _wilder(rises, window)
+    losses = _wilder(np.subtract(rises, change, out=change), window)  # max(-change, 0)
+    total = losses
+    total += gains
     with np.errstate(invalid="ignore", divide="ignore"):
-        strength = np.divide(gains, total) * 100.0
+        strength = np.divide(gains, total, out=gains)
+    strength *= 100.0
     strength[total < _TA_EPSILON] = 0.0
     return _padded(strength, len(x))
 
