@@ -27,7 +27,7 @@ from findata.core._types import (
 from findata.db._errors import IngestError
 from findata.db._readers import RawBars
 from findata.db._types import BarKind
-from findata.db._validate import SYMBOL_PATTERN, local_midnight
+from findata.db._validate import SYMBOL_PATTERN, local_midnight, per_distinct_value
 
 DATE = "date"
 
@@ -52,7 +52,7 @@ def time_column(raw: RawBars) -> str:
     return present[0]
 
 
-def symbols_of(raw: RawBars, symbol: str | None) -> pa.ChunkedArray:
+def symbols_of(raw: RawBars, symbol: str | None) -> pa.ChunkedArray | pa.Array:
     """Upper-cased, validated symbols: the ``symbol`` column or the ``--symbol`` option."""
     header_line = raw.first_line - 1
     if symbol is not None:
@@ -69,10 +69,14 @@ def symbols_of(raw: RawBars, symbol: str | None) -> pa.ChunkedArray:
     if SYMBOL not in raw.table.column_names:
         raise IngestError(raw.path, header_line, "no 'symbol' column: pass --symbol")
     column = _strings(raw.table.column(SYMBOL))
-    symbols = pc.utf8_upper(pc.utf8_trim_whitespace(column))
+    symbols = per_distinct_value(
+        column, lambda names: pc.utf8_upper(pc.utf8_trim_whitespace(names))
+    )
     _fail_first(
         raw,
-        pc.invert(pc.match_substring_regex(symbols, SYMBOL_PATTERN)),
+        per_distinct_value(
+            symbols, lambda names: pc.invert(pc.match_substring_regex(names, SYMBOL_PATTERN))
+        ),
         lambda row: f"invalid symbol {column[row].as_py()!r} (expected {SYMBOL_PATTERN})",
     )
     return symbols

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -51,8 +52,9 @@ from findata.db._validate import normalize_bars
 logger = logging.getLogger(__name__)
 
 BACKEND: Final = "duckdb"
-_SELECT_BARS: Final = (
-    'SELECT symbol, ts AS "timestamp", open, high, low, close, volume, vwap, trade_count FROM bars'
+_SELECT_SERIES: Final = (
+    'SELECT ts AS "timestamp", open, high, low, close, volume, vwap, trade_count '
+    "FROM bars WHERE symbol = ?"
 )
 _SELECT_SYMBOLS: Final = (
     "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
@@ -333,10 +335,9 @@ class DuckDBStore:
         loaded: dict[str, pa.Table] = {}
         with self._open(write=False) as conn:
             for symbol in symbols:
-                raw = conn.sql(
-                    f"{_SELECT_BARS} WHERE symbol = ? ORDER BY ts", params=[symbol]
-                ).to_arrow_table()
-                table = to_bar_table(raw)
+                raw = conn.sql(_SELECT_SERIES, params=[symbol]).to_arrow_table()
+                series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
+                table = to_bar_table(series)
                 self._bars_cache.put(version, symbol, table, table.num_rows)
                 loaded[symbol] = table
         return loaded
@@ -422,6 +423,20 @@ class DuckDBStore:
                 conn.unregister("staging_bars")
             self._publish_version(version)
         return int(normalized.num_rows)
+
+
+def _in_time_order(table: pa.Table) -> pa.Table:
+    """Scans return insertion order, which is time order unless an upsert appended
+    replaced bars; checking is O(n), an ORDER BY cost most of a read."""
+    stamps = table.column(TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
+    if stamps.size < 2 or bool(np.all(stamps[1:] > stamps[:-1])):
+        return table
+    return table.sort_by(TIMESTAMP)
+
+
+def _repeat(symbol: str, table: pa.Table) -> pa.Array:
+    indices = pa.array(np.zeros(table.num_rows, dtype=np.int32))
+    return pa.DictionaryArray.from_arrays(indices, pa.array([symbol])).cast(pa.string())
 
 
 def _utc_wall_time(bars: pa.Table) -> pa.Table:

@@ -133,7 +133,9 @@ def _problems(table: pa.Table) -> list[_Check]:
             checks.append((pc.is_null(column), _constant(f"missing value in {name!r}")))
     checks.append(
         (
-            pc.invert(pc.match_substring_regex(symbol, SYMBOL_PATTERN)),
+            per_distinct_value(
+                symbol, lambda names: pc.invert(pc.match_substring_regex(names, SYMBOL_PATTERN))
+            ),
             lambda row: f"invalid symbol {symbol[row].as_py()!r} (expected {SYMBOL_PATTERN})",
         )
     )
@@ -169,6 +171,20 @@ def _problems(table: pa.Table) -> list[_Check]:
             (pc.less(trades, 0), lambda row: f"trade_count is negative: {trades[row].as_py()!r}")
         )
     return checks
+
+
+def per_distinct_value(
+    column: pa.ChunkedArray | pa.Array, compute: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """``compute`` applied to each distinct value once, spread back to every row.
+
+    A file holds millions of rows but a handful of symbols: regex and case work on
+    the dictionary is thousands of times cheaper than on the rows.
+    """
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    return pc.take(compute(encoded.dictionary), encoded.indices)
 
 
 def _constant(message: str) -> Callable[[int], str]:
