@@ -209,16 +209,19 @@ def test_intraday_resampling_matches_the_wall_clock_reference(
     frequency=st.sampled_from([f for f in Frequency if not f.is_intraday]),
     interval=st.integers(1, 4),
     zone=st.sampled_from(ZONES),
-    per_row=st.booleans(),
+    strategy=st.sampled_from(["search", "per_row", "sort"]),
 )
 def test_calendar_resampling_matches_the_date_reference(
-    bars: list[Bar], frequency: Frequency, interval: int, zone: str, per_row: bool
+    bars: list[Bar], frequency: Frequency, interval: int, zone: str, strategy: str
 ) -> None:
-    # GIVEN either strategy: bucket every row, or binary-search bucket edges (the default
-    # whenever there are fewer buckets than rows)
+    # GIVEN any of the strategies: binary-search bucket edges (the default whenever there
+    # are few buckets), bucket every row, or bucket every row and sort (the fallback for a
+    # zone whose dates can step back)
     with pytest.MonkeyPatch.context() as patch:
-        if per_row:
+        if strategy != "search":
             patch.setattr(_resample, "_calendar_groups", lambda *_: None)
+        if strategy == "sort":
+            patch.setattr(_resample, "_per_row_groups", lambda *_: None)
         # WHEN
         actual = resample(_table(bars), interval, frequency, timezone=zone)
     # THEN

@@ -40,6 +40,8 @@ _MICROS_PER_MINUTE = 60_000_000
 _MICROS_PER_HOUR = 60 * _MICROS_PER_MINUTE
 _FIRST_MONDAY = 4
 """1970-01-05, the Monday that anchors N-week buckets, in days since the epoch."""
+_SEARCH_COST = 8
+"""Binary search of bucket edges beats bucketing every row while edges < rows / this."""
 _MONTH_SPANS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.ANNUAL: 12}
 """Months per calendar bucket of interval 1."""
 
@@ -106,22 +108,20 @@ def resample(
         groups = _intraday_groups(prepared, zone, _step(interval, frequency))
     else:
         groups = _calendar_groups(prepared, zone, interval, frequency)
+    if groups is None:
+        groups = _per_row_groups(prepared, zone, interval, frequency)
     if groups is not None:
         return _aggregate(prepared, *groups, None, schema)
 
-    if frequency.is_intraday:
-        keys = _intraday_keys(times, zone, interval, frequency, prepared.symbol_starts)
-    else:
-        keys = _calendar_keys(times, zone, interval, frequency, prepared.symbol_starts)
-    order: Index | None = None
-    if np.any(_within_symbol(keys[1:] < keys[:-1], prepared.symbol_starts)):
-        # Only a clock set back across midnight (a few zones, historically) can
-        # make bucket keys step back in time; fall back to a stable sort.
-        block = np.repeat(
-            np.arange(len(prepared.symbol_starts)), np.diff(prepared.symbol_ends, prepend=0)
-        )
-        order = np.lexsort((keys, block))
-        keys = keys[order]
+    # Only a clock set back across midnight (a few zones, historically) can make bucket
+    # keys step back in time within a symbol: bucket every row and sort, stably.
+    runs, run_keys = _bucket_runs(prepared, zone, interval, frequency)
+    keys = np.repeat(run_keys, np.diff(runs, append=len(times)))
+    block = np.repeat(
+        np.arange(len(prepared.symbol_starts)), np.diff(prepared.symbol_ends, prepend=0)
+    )
+    order = np.lexsort((keys, block))
+    keys = keys[order]
     starts = _bucket_starts(keys, prepared.symbol_starts)
     return _aggregate(prepared, starts, keys[starts], order, schema)
 
@@ -200,10 +200,11 @@ def _search_groups(prepared: PreparedBars, boundaries: I64, keys: I64) -> tuple[
 def _intraday_groups(
     prepared: PreparedBars, zone: OffsetTable, step: int
 ) -> tuple[Index, I64] | None:
-    """:func:`_search_groups` for Minute and Hourly buckets; ``None`` when there would
-    be more bucket edges to search than rows to bucket."""
+    """:func:`_search_groups` for Minute and Hourly buckets; ``None`` when there are too
+    many bucket edges for their search to beat bucketing every row."""
     first, last = _time_span(prepared)
-    if len(prepared.symbol_starts) * ((last - first) // step + 1) > prepared.num_rows:
+    edges = len(prepared.symbol_starts) * ((last - first) // step + 1)
+    if edges * _SEARCH_COST > prepared.num_rows:
         return None
     pieces: list[I64] = []
     period_ends = [*zone.starts[1:].tolist(), last + 1]
@@ -227,21 +228,52 @@ def _intraday_groups(
     return _search_groups(prepared, boundaries, np.concatenate((first_key, boundaries)))
 
 
-def _intraday_keys(
-    times: I64, zone: OffsetTable, interval: int, frequency: Frequency, symbol_starts: Index
-) -> I64:
-    """Each bar's bucket start as a UTC instant (microseconds)."""
-    step = _step(interval, frequency)
+def _bucket_runs(
+    prepared: PreparedBars, zone: OffsetTable, interval: int, frequency: Frequency
+) -> tuple[Index, I64]:
+    """Runs of rows in one bucket (start rows) and each run's bucket start, from a few
+    vectorised passes over every row; the period is resolved once per run."""
+    times, symbol_starts = prepared.times, prepared.symbol_starts
     offsets = zone.offsets_at(times, symbol_starts)
-    floored = _floor(times + offsets, step)
-    # Resolve wall-clock starts to instants once per run of equal (start, offset),
-    # not once per row: a clock change inside a bucket only splits the run.
-    changed = floored[1:] != floored[:-1]
-    if len(zone.starts) > 1:
-        changed |= offsets[1:] != offsets[:-1]
-    runs = _run_starts(changed, symbol_starts)
-    run_starts_utc = zone.bucket_starts(floored[runs], times[runs], step)
-    return np.repeat(run_starts_utc, np.diff(runs, append=len(times)))
+    if frequency.is_intraday:
+        step = _step(interval, frequency)
+        buckets = (times + offsets) // step
+        changed = buckets[1:] != buckets[:-1]
+        if len(zone.starts) > 1:  # a clock change inside a bucket splits the run
+            changed |= offsets[1:] != offsets[:-1]
+        runs = _run_starts(changed, symbol_starts)
+        return runs, zone.bucket_starts(buckets[runs] * step, times[runs], step)
+    days = (times + offsets) // MICROS_PER_DAY
+    runs = _run_starts(days[1:] != days[:-1], symbol_starts)
+    return runs, _calendar_bucket_of(days[runs], interval, frequency)
+
+
+def _per_row_groups(
+    prepared: PreparedBars, zone: OffsetTable, interval: int, frequency: Frequency
+) -> tuple[Index, I64] | None:
+    """Group start rows and period starts from :func:`_bucket_runs`; ``None`` if bucket
+    starts step back in time within a symbol (see :func:`resample`)."""
+    runs, keys = _bucket_runs(prepared, zone, interval, frequency)
+    first_runs = np.searchsorted(runs, prepared.symbol_starts)
+    if np.any(_within_symbol(keys[1:] < keys[:-1], first_runs)):
+        return None
+    # Neighbouring runs in one bucket (days of a week, a clock change) form one group.
+    first_of_group = np.ones(len(runs), dtype=bool)
+    first_of_group[1:] = keys[1:] != keys[:-1]
+    first_of_group[first_runs] = True
+    return runs[first_of_group], keys[first_of_group]
+
+
+def _calendar_bucket_of(days: I64, interval: int, frequency: Frequency) -> I64:
+    """The start (days since epoch) of the calendar bucket holding each local date."""
+    if frequency is Frequency.DAILY:
+        return days if interval == 1 else _floor(days, interval)
+    if frequency is Frequency.WEEKLY:
+        return _floor(days - _FIRST_MONDAY, 7 * interval) + _FIRST_MONDAY
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    months = _floor(months, _MONTH_SPANS[frequency] * interval)
+    starts: I64 = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+    return starts
 
 
 def _calendar_bucket_starts(
@@ -273,37 +305,20 @@ def _calendar_groups(
     """Group start rows and their period starts, found by binary search of each bucket's
     first instant in each symbol's sorted times: no per-row arithmetic at all.
 
-    ``None`` when per-row bucketing is cheaper (more buckets than rows) or unsafe (a zone
-    whose dates can step back).
+    ``None`` when per-row bucketing is cheaper (many buckets for few rows) or unsafe (a
+    zone whose dates can step back).
     """
     first_utc, last_utc = _time_span(prepared)
     local_ends = zone.local(np.array([first_utc, last_utc], dtype=np.int64))
     first_day, last_day = (int(day) for day in local_ends // MICROS_PER_DAY)
     bucket_days = _calendar_bucket_starts(first_day, last_day, interval, frequency)
-    if len(prepared.symbol_starts) * len(bucket_days) > prepared.num_rows:
+    if len(prepared.symbol_starts) * len(bucket_days) * _SEARCH_COST > prepared.num_rows:
         return None
     if not zone.dates_are_monotonic:
         return None
     # The first bucket holds the earliest bar, so only later buckets need locating.
     boundaries = zone.first_instants_showing(bucket_days[1:] * MICROS_PER_DAY)
     return _search_groups(prepared, boundaries, bucket_days)
-
-
-def _calendar_keys(
-    times: I64, zone: OffsetTable, interval: int, frequency: Frequency, symbol_starts: Index
-) -> I64:
-    """Each bar's bucket start as a local date (days since 1970-01-01)."""
-    days = zone.local(times, symbol_starts) // MICROS_PER_DAY
-    if frequency is Frequency.DAILY:
-        return days if interval == 1 else _floor(days, interval)
-    if frequency is Frequency.WEEKLY:
-        return _floor(days - _FIRST_MONDAY, 7 * interval) + _FIRST_MONDAY
-    # Month arithmetic once per run of equal days, which are far fewer than the bars.
-    runs = _run_starts(days[1:] != days[:-1], symbol_starts)
-    months = days[runs].astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    months = _floor(months, _MONTH_SPANS[frequency] * interval)
-    starts = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    return np.repeat(starts, np.diff(runs, append=len(times)))
 
 
 def _aggregate(
