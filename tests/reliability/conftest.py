@@ -54,11 +54,16 @@ def free_port() -> int:
 
 
 def run_findata(
-    *args: str, database_url: str, env: Mapping[str, str] | None = None, timeout: float = 120
+    *args: str,
+    database_url: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 180,
+    prefix: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """Run a ``findata`` command to completion (captured output, no check)."""
+    """Run a ``findata`` command to completion (captured output, no check); ``prefix``
+    wraps it (e.g. ``setpriv ...``)."""
     return subprocess.run(
-        [*FINDATA, *args],
+        [*prefix, *FINDATA, *args],
         env={**os.environ, "FINDATA_DATABASE_URL": database_url, **(env or {})},
         capture_output=True,
         text=True,
@@ -165,6 +170,9 @@ def start_server(
         "FINDATA_DATABASE_URL": database_url,
         "FINDATA_ACCESS_LOG": "false",
         "FINDATA_LOG_LEVEL": "WARNING",
+        # A shared 2-core CI machine can be slow: store calls get 15 s, not the test
+        # configuration's 2 s, so that only real outages answer 503.
+        "FINDATA_STORE_TIMEOUT": "15",
         **(settings or {}),
     }
     with log.open("wb") as sink:
