@@ -140,3 +140,8 @@ check-deploy: $(HATCH) ## deploy/: terraform fmt/init/validate/test (mocked AWS)
 .PHONY: bench-db
 bench-db: $(HATCH) ## findata-db: ingest 10M minute bars into DuckDB and PostgreSQL, time reads (docs/benchmarks.md)
 	$(HATCH) run bench:db
+
+.PHONY: test-reliability
+test-reliability: $(HATCH) ## reliability and security suites only: fuzz, hostile input, faults, load, shutdown, secret scan
+	$(HATCH) run pytest -m system tests/reliability -rA
+	$(HATCH) run pytest tests/security
