@@ -4,8 +4,8 @@
 #   api     - the HTTP service: `findata serve` (Hypercorn) as a non-root user
 #   migrate - one-shot `findata db migrate` against FINDATA_DATABASE_URL
 #   test    - the packages' test suites, run against the installed wheels (`docker run <image>`)
-# Stages: base -> builder (venv + wheels) -> venv (pruned) -> runtime -> api/migrate;
-# builder -> test. Only /opt/venv reaches the runtime: no compilers, pip, sources or tests.
+# Stages: base -> builder (uv, venv, wheels) -> venv (pruned) -> runtime -> api/migrate;
+# builder -> test. Only /opt/venv reaches the runtime: no compilers, pip, uv, sources or tests.
 
 # Pinned by tag. Pin by digest too (python:3.11-slim-bookworm@sha256:...) where a
 # registry is reachable; the machine that checks this file has none, so the digest
@@ -24,11 +24,23 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # ---------------------------------------------------------------------------
 FROM base AS builder
 WORKDIR /src
-# `python3 -m venv` works on the official image (/usr/local/bin/python3) and on
-# Debian's python3 (/usr/bin/python3) alike.
-RUN python3 -m venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH \
-    VIRTUAL_ENV=/opt/venv
+# uv, pinned like the Makefile's, in a venv of its own that never reaches a runtime
+# image. `python3 -m venv` works on the official image (/usr/local/bin/python3) and
+# on Debian's python3 (/usr/bin/python3) alike. The runtime venv gets no pip at all.
+COPY requirements/tools.txt requirements/tools.txt
+RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+    python3 -m venv /opt/build \
+    && /opt/build/bin/pip install "$(grep '^uv==' requirements/tools.txt)" \
+    && python3 -m venv --without-pip /opt/venv
+# System CA certificates (so a TLS-inspecting proxy's CA in the base is honoured),
+# bytecode compiled at install (the runtime root is read-only), real copies from
+# the cache mount, and never a downloaded interpreter.
+ENV PATH=/opt/build/bin:$PATH \
+    UV_NATIVE_TLS=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    UV_PYTHON=/opt/venv/bin/python
 
 # Dependency layer: only the lock and the packages' metadata, so editing source
 # reuses it. Third-party runtime dependencies come pinned from the lock; the
@@ -38,25 +50,23 @@ COPY packages/findata-core/pyproject.toml packages/findata-core/pyproject.toml
 COPY packages/findata-db/pyproject.toml packages/findata-db/pyproject.toml
 COPY packages/findata-api/pyproject.toml packages/findata-api/pyproject.toml
 COPY tools/runtime_requirements.py tools/runtime_requirements.py
-RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     python3 tools/runtime_requirements.py packages/*/pyproject.toml > /tmp/runtime.txt \
-    && pip install -r /tmp/runtime.txt -c requirements/constraints.txt
+    && uv pip install -r /tmp/runtime.txt -c requirements/constraints.txt
 
 # Source layer: build the three wheels and install them without touching an index.
 COPY packages/ packages/
-RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
-    pip wheel --no-deps --wheel-dir /wheels \
-      packages/findata-core packages/findata-db packages/findata-api \
-    && pip install --no-deps --no-index /wheels/*.whl \
-    && pip check
+RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
+    for package in findata-core findata-db findata-api; do \
+      uv build --wheel --out-dir /wheels "packages/$package" || exit 1; \
+    done \
+    && uv pip install --no-deps --no-index /wheels/*.whl \
+    && uv pip check
 
 # ---------------------------------------------------------------------------
-# The runtime venv: the installer and bundled third-party test suites removed.
+# The runtime venv, without the test suites some third-party wheels bundle.
 FROM builder AS venv
-RUN pip uninstall --yes pip setuptools wheel \
-    && find /opt/venv -depth -type d \( -name tests -o -name __pycache__ \) \
-         -path '*/site-packages/*' -exec rm -rf {} + \
-    && python3 -m compileall -q -j 0 /opt/venv/lib
+RUN find /opt/venv -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} +
 
 # ---------------------------------------------------------------------------
 FROM base AS runtime
@@ -102,11 +112,12 @@ CMD ["serve"]
 # deploy, security) check the repository, not an image, and stay outside.
 FROM builder AS test
 COPY requirements/dev.in requirements/dev.in
-RUN --mount=type=cache,target=/root/.cache/pip,sharing=locked \
+RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     python3 tools/runtime_requirements.py --extra test --extra yahoo packages/*/pyproject.toml \
       > /tmp/test.txt \
     && grep -v '^-e ' requirements/dev.in >> /tmp/test.txt \
-    && pip install -r /tmp/test.txt -c requirements/constraints.txt
+    && uv pip install -r /tmp/test.txt -c requirements/constraints.txt
+ENV PATH=/opt/venv/bin:$PATH
 COPY pyproject.toml ./
 RUN groupadd --gid 10001 findata \
     && useradd --uid 10001 --gid findata --no-create-home --home-dir /tmp findata \

@@ -67,12 +67,12 @@ secret_content="$(grep -rIlE -- '-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED) )?PR
 echo "no secrets in env, file names or contents"
 
 # Nothing to build with, nothing of ours but the installed wheels.
-forbidden="$(grep -E '^(usr/(local/)?bin/(gcc|cc|c\+\+|g\+\+|clang|make|ld)(-[0-9.]+)?$|opt/venv/bin/pip[0-9.]*$|opt/venv/lib/python[0-9.]+/site-packages/(pip|setuptools)/$|opt/venv/lib/python[0-9.]+/site-packages/findata/.*/tests?/|src/|packages/)' \
+forbidden="$(grep -E '^(usr/(local/)?bin/(gcc|cc|c\+\+|g\+\+|clang|make|ld)(-[0-9.]+)?$|opt/venv/bin/(pip[0-9.]*|uv)$|opt/build/|opt/venv/lib/python[0-9.]+/site-packages/(pip|setuptools)/$|opt/venv/lib/python[0-9.]+/site-packages/findata/.*/tests?/|src/|packages/)' \
   "$workdir/listing.txt" || true)"
 [[ -z "$forbidden" ]] || fail "build tools, installer, sources or tests in the image:"$'\n'"$forbidden"
 grep -qE '^opt/venv/lib/python[0-9.]+/site-packages/findata/api/__init__.py$' "$workdir/listing.txt" \
   || fail "findata.api is not installed in /opt/venv"
-echo "no compilers, pip, sources or tests; findata installed in /opt/venv"
+echo "no compilers, pip, uv, sources or tests; findata installed in /opt/venv"
 rm -rf "$workdir/rootfs" "$workdir/rootfs.tar"
 
 step "prepare the /data volume: migrate, demo data, an API key (one-shot containers)"

@@ -87,9 +87,9 @@ def test_the_dependency_layer_comes_before_the_source(stages: dict[str, list[str
     lock = builder.index("COPY requirements/constraints.txt requirements/constraints.txt")
     install = next(i for i, s in enumerate(builder) if "-c requirements/constraints.txt" in s)
     source = builder.index("COPY packages/ packages/")
-    # THEN a source edit leaves the (cached) dependency layer alone, and pip's cache is mounted
+    # THEN a source edit leaves the (cached) dependency layer alone, and uv's cache is mounted
     assert lock < install < source
-    assert "--mount=type=cache,target=/root/.cache/pip" in builder[install]
+    assert "--mount=type=cache,target=/root/.cache/uv" in builder[install]
 
 
 @pytest.fixture(scope="module")
