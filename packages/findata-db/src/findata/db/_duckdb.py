@@ -105,8 +105,11 @@ class DuckDBStore:
         self._symbols_cache: VersionedCache[list[SymbolInfo]] = VersionedCache(cache_rows)
 
     @classmethod
-    def from_url(cls, url: str, **options: float) -> DuckDBStore:
-        return cls(duckdb_path(url), **options)  # type: ignore[arg-type]
+    def from_url(
+        cls, url: str, *, lock_timeout: float = 30.0, cache_rows: int = 4_000_000
+    ) -> DuckDBStore:
+        """The store of a ``duckdb:///abs/path.duckdb`` (or ``duckdb:///:memory:``) URL."""
+        return cls(duckdb_path(url), lock_timeout=lock_timeout, cache_rows=cache_rows)
 
     def __repr__(self) -> str:
         return f"DuckDBStore({self.path!r})"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
-from findata.core import InvalidBarsError
+from findata.core import DEFAULT_TIMEZONE, InvalidBarsError
 from findata.db._convert import convert, symbols_of, time_column
 from findata.db._progress import row_progress
 from findata.db._readers import RawBars, read_csv, read_parquet
@@ -137,7 +137,7 @@ async def write_raw(
         raw,
         symbol=symbol,
         timezones={name: zone for name, zone in zones.items() if zone},
-        **({"default_timezone": timezone} if timezone else {}),
+        default_timezone=timezone or DEFAULT_TIMEZONE,
     )
     if converted.table.num_rows == 0:
         return 0, ()
