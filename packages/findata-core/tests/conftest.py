@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -33,19 +32,3 @@ def bars_table(rows: Sequence[BarRow], **extra: Sequence[object]) -> pa.Table:
 @pytest.fixture
 def make_bars() -> MakeBars:
     return bars_table
-
-
-def random_walk_bars(rows: int, *, seed: int = 7, symbol: str = "TEST") -> dict[str, np.ndarray]:
-    """Plausible OHLCV arrays: a geometric random walk with highs above and lows below."""
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, rows)))
-    open_ = np.concatenate(([100.0], close[:-1])) * (1 + rng.normal(0.0, 0.002, rows))
-    high = np.maximum(open_, close) * (1 + rng.random(rows) * 0.01)
-    low = np.minimum(open_, close) * (1 - rng.random(rows) * 0.01)
-    volume = rng.integers(0, 1_000_000, rows)
-    return {"open": open_, "high": high, "low": low, "close": close, "volume": volume}
-
-
-@pytest.fixture
-def walk() -> Callable[..., dict[str, np.ndarray]]:
-    return random_walk_bars
