@@ -8,6 +8,7 @@ before that file. Files are independent: those before a bad one stay ingested.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -103,8 +104,9 @@ async def _ingest_files(
     results = []
     for path in map(Path, paths):
         started = time.perf_counter()
+        # Reading and typing are CPU work on whole files: keep them off the event loop.
         with row_progress(f"reading {path.name}") as advance:
-            raw = reader(path, progress=advance)
+            raw = await asyncio.to_thread(reader, path, progress=advance)
         rows, symbols = await write_raw(
             store, raw, symbol=symbol, timezone=timezone, source=source or f"{kind}:{path.name}"
         )
@@ -133,7 +135,8 @@ async def write_raw(
         if info is not None:
             stored_zones[name] = info.timezone
     zones = {name: timezone or stored_zones.get(name, "") for name in symbols}
-    converted = convert(
+    converted = await asyncio.to_thread(
+        convert,
         raw,
         symbol=symbol,
         timezones={name: zone for name, zone in zones.items() if zone},
