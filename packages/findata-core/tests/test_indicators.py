@@ -14,9 +14,15 @@ from findata.core import (
     INDICATORS,
     InvalidBarsError,
     InvalidParameterError,
+    bbands,
     compute_indicator,
+    ema,
+    macd,
     resample,
+    rsi,
     sma,
+    stoch,
+    wma,
 )
 
 MakeBars = Callable[..., pa.Table]
@@ -232,3 +238,42 @@ def test_given_bars_without_prices_when_computing_then_the_missing_column_is_nam
         compute_indicator(bars, "sma")
     # THEN
     assert caught.value.column == "close"
+
+
+def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_named(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN
+    bars = _closes(make_bars, [1.0, 2.0])
+    # WHEN
+    with pytest.raises(InvalidParameterError) as caught:
+        compute_indicator(bars, "vwap", timezone="Atlantis/Capital")
+    # THEN
+    assert caught.value.parameter == "timezone"
+
+
+@pytest.mark.parametrize(
+    ("kernel", "parameter"),
+    [
+        (lambda: sma(np.ones(5), 1), "window"),
+        (lambda: macd(np.ones(50), 12, 12, 9), "slow"),
+        (lambda: stoch(np.ones(5), np.ones(5), np.ones(5), 0), "k_window"),
+    ],
+)
+def test_given_a_bad_period_when_calling_a_kernel_then_the_parameter_is_named(
+    kernel: Callable[[], object], parameter: str
+) -> None:
+    # WHEN
+    with pytest.raises(InvalidParameterError) as caught:
+        kernel()
+    # THEN
+    assert caught.value.parameter == parameter
+
+
+def test_given_a_short_series_when_calling_kernels_then_they_return_only_nan() -> None:
+    # GIVEN fewer values than any lookback
+    values = np.array([1.0, 2.0, 3.0])
+    # WHEN
+    outputs = [*macd(values), rsi(values), ema(values, 5), wma(values, 5), *bbands(values, 5)]
+    # THEN
+    assert all(len(output) == 3 and np.isnan(output).all() for output in outputs)

@@ -324,3 +324,15 @@ def test_given_bad_bars_when_resampling_then_the_bars_error_surfaces(make_bars: 
     # WHEN / THEN
     with pytest.raises(InvalidBarsError, match="duplicate"):
         resample(make_bars([row, row]), 1, "Daily")
+
+
+def test_given_resampled_bars_when_resampling_again_then_raw_bars_are_asked_for(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN monthly bars
+    monthly = resample(make_bars([_daily("AAA", date(2024, 1, 2), 10.0)]), 1, "Monthly")
+    # WHEN
+    with pytest.raises(InvalidBarsError, match="raw bars") as caught:
+        resample(monthly, 1, "Annual")
+    # THEN
+    assert caught.value.column == "timestamp"

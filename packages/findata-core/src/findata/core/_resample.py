@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from findata.core._errors import InvalidParameterError
+from findata.core._errors import InvalidBarsError, InvalidParameterError
 from findata.core._parallel import run_all
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import (
@@ -26,6 +26,7 @@ from findata.core._types import (
     OPEN,
     PERIOD_START,
     SYMBOL,
+    TIMESTAMP,
     TRADE_COUNT,
     VOLUME,
     VWAP,
@@ -91,9 +92,11 @@ def resample(
     frequency = Frequency.parse(frequency)
     interval = _check_interval(interval)
     prepared = prepare_bars(bars)
-    if prepared.time_column != "timestamp":
-        raise InvalidParameterError(
-            "bars", "resample needs raw bars with a 'timestamp' column", value=PERIOD_START
+    if prepared.time_column != TIMESTAMP:
+        raise InvalidBarsError(
+            f"resample needs raw bars with a {TIMESTAMP!r} column, not resampled bars "
+            f"({PERIOD_START!r}); resample the raw bars to the coarser frequency instead",
+            column=TIMESTAMP,
         )
     schema = resampled_schema(
         frequency, timezone, vwap=prepared.has(VWAP), trade_count=prepared.has(TRADE_COUNT)
