@@ -2,8 +2,9 @@
 
 Validated bars arrive ordered by symbol and, within a symbol, by time. Bucketing a
 time is monotonic, so every bucket is a contiguous run of rows and the aggregation
-is one pass of ``numpy.ufunc.reduceat`` over run boundaries: no hashing and no
-sort (see docs/decisions/0001-resampling-engine.md).
+is one pass of ``numpy.ufunc.reduceat`` over run boundaries: no hashing and no sort.
+Runs are found by binary search of each bucket's first instant when buckets are few,
+else from every row's bucket (docs/decisions/0001-resampling-with-numpy-runs-not-duckdb.md).
 """
 
 from __future__ import annotations
@@ -83,7 +84,9 @@ def resample(
     a fixed epoch (1970-01-01, weeks from Monday 1970-01-05) so a bucket never depends
     on the range asked for. open is the first open, high the max, low the min, close the
     last close, volume and trade_count sums, vwap the volume-weighted mean of the bars'
-    vwap (null when the bucket traded nothing). Buckets without bars are omitted.
+    vwap (null when the bucket traded nothing, or a bar that traded has no vwap). Buckets
+    without bars are omitted. Intraday buckets around clock changes: see
+    docs/decisions/0002-wall-clock-buckets-across-dst.md.
 
     Returns ``symbol, period_start, open, high, low, close, volume[, vwap, trade_count]``
     sorted by symbol and period_start; ``period_start`` is a ``date32`` for Daily and
@@ -141,11 +144,12 @@ def _check_interval(interval: object) -> int:
     return int(interval)
 
 
-def _within_symbol(flags: npt.NDArray[np.bool_], symbol_starts: Index) -> npt.NDArray[np.bool_]:
-    """Clear the flags that compare the last row of a symbol with the first of the next."""
-    if len(symbol_starts) > 1:
+def _within_symbol(flags: npt.NDArray[np.bool_], block_starts: Index) -> npt.NDArray[np.bool_]:
+    """Clear the flags (item i + 1 versus item i) that compare the last item of one
+    symbol's block with the first of the next; ``block_starts`` index those items."""
+    if len(block_starts) > 1:
         flags = flags.copy()
-        flags[symbol_starts[1:] - 1] = False
+        flags[block_starts[1:] - 1] = False
     return flags
 
 
@@ -159,6 +163,7 @@ def _run_starts(changed: npt.NDArray[np.bool_], symbol_starts: Index) -> Index:
 
 
 def _bucket_starts(keys: I64, symbol_starts: Index) -> Index:
+    """Rows that start a group, given every row's (sorted) bucket key."""
     return _run_starts(keys[1:] != keys[:-1], symbol_starts)
 
 
