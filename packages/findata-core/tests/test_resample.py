@@ -282,7 +282,7 @@ def test_given_a_bucket_without_volume_when_resampling_vwap_then_it_is_null(
     assert _column(result, "vwap") == [None]
 
 
-@pytest.mark.parametrize("interval", [0, -3, 1.5, True, "2"])
+@pytest.mark.parametrize("interval", [0, -3, 1_000_001, 1.5, True, "2"])
 def test_given_an_invalid_interval_when_resampling_then_the_parameter_is_named(
     make_bars: MakeBars, interval: object
 ) -> None:

@@ -38,6 +38,9 @@ from findata.core._validation import PreparedBars, prepare_bars
 I64 = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]
 
+MAX_INTERVAL = 1_000_000
+"""Largest ``interval`` accepted (a million minutes is ~2 years; keeps bucket arithmetic
+far from int64 overflow)."""
 _MICROS_PER_MINUTE = 60_000_000
 _MICROS_PER_HOUR = 60 * _MICROS_PER_MINUTE
 _FIRST_MONDAY = 4
@@ -137,9 +140,12 @@ def _check_interval(interval: object) -> int:
         raise InvalidParameterError(
             "interval", f"interval must be a positive integer, not {interval!r}", value=interval
         )
-    if interval < 1:
+    if not 1 <= interval <= MAX_INTERVAL:
         raise InvalidParameterError(
-            "interval", f"interval must be a positive integer, not {interval}", value=interval
+            "interval",
+            f"interval must be an integer from 1 to {MAX_INTERVAL}, not {interval}",
+            value=interval,
+            allowed=f"integer in [1, {MAX_INTERVAL}]",
         )
     return int(interval)
 
