@@ -204,10 +204,11 @@ def module_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("reliability")
 
 
-@pytest.fixture(scope="module")
-def demo_duckdb_url(module_dir: Path) -> str:
-    """A DuckDB file holding the migrated demo data set."""
-    url = f"duckdb://{module_dir}/demo.duckdb"
+@pytest.fixture(scope="session")
+def demo_duckdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB file holding the migrated demo data set, shared by every suite that only
+    reads it (the hostile-input suite proves that nothing changes it)."""
+    url = f"duckdb://{tmp_path_factory.mktemp('demo-duckdb')}/demo.duckdb"
     load_demo(url)
     return url
 
@@ -226,7 +227,7 @@ def _pg_reachable(url: str) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def demo_postgres_url() -> Iterator[str]:
     """A database of its own on the test PostgreSQL server, holding the demo data set."""
     import asyncpg
