@@ -30,7 +30,7 @@ class ResultCaches:
     """The two caches of an app: computed tables and rendered responses."""
 
     def __init__(self, megabytes: int, metrics: Metrics) -> None:
-        budget = max(megabytes, 1) * 1024 * 1024
+        budget = max(megabytes, 0) * 1024 * 1024  # 0 turns caching off
         self.tables: LRUCache[Hashable, pa.Table] = LRUCache(
             maxsize=budget // 2, getsizeof=lambda table: max(int(table.nbytes), 1)
         )
