@@ -192,11 +192,11 @@ def macd(
     lookback = slow + signal - 2
     if lookback >= len(x):
         return _nan(len(x)), _nan(len(x)), _nan(len(x))
+    # Both EMAs from bar slow - 1 on, each seeded with the mean of its window ending there.
     start = slow - 1
-    line = _ema_from(x[start - fast + 1 :], fast, 2.0 / (fast + 1), fast - 1)
-    line -= _ema_from(x, slow, 2.0 / (slow + 1), start)[start - fast + 1 :]
-    line = line[fast - 1 :]  # from bar slow - 1, where both EMAs are seeded
-    signal_line = _ema_from(line, signal, 2.0 / (signal + 1), signal - 1)[signal - 1 :]
+    line = _smooth(x[start:], 2.0 / (fast + 1), float(np.mean(x[slow - fast : slow])))
+    line -= _smooth(x[start:], 2.0 / (slow + 1), float(np.mean(x[:slow])))
+    signal_line = _smooth(line[signal - 1 :], 2.0 / (signal + 1), float(np.mean(line[:signal])))
     line = line[signal - 1 :]
     length = len(x)
     return (
