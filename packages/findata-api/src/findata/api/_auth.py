@@ -1,4 +1,4 @@
-"""API keys: issuing, verifying, and the request gate that enforces them and the rate limit.
+"""API keys: issuing, verifying, and the request gate that requires them.
 
 A key reads ``fd_<id>_<secret>``: the id is public (it names the key in
 ``findata keys list`` and in logs, and finds the stored record in one lookup);
@@ -6,7 +6,7 @@ the secret is 256 random bits. Only the SHA-256 digest of the whole key is
 stored. A slow password hash (scrypt, argon2) would add tens of milliseconds to
 every request and buys nothing here: it protects low-entropy human passwords
 against guessing, while a 256-bit random secret cannot be guessed from its
-digest (see docs/decisions/0050-api-key-format-and-hashing.md).
+digest (see docs/decisions/0050-api-key-format-and-storage.md).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from findata.api._state import app_state
 from findata.db import ApiKeyRecord, KeyStore, default_database_url, open_key_store
 
 __all__ = [
+    "EXTENSION_KEY",
     "KEY_PREFIX",
+    "OPEN_PATHS",
     "ApiKeyVerifier",
     "IssuedKey",
     "init_app",

@@ -28,6 +28,8 @@ from findata.api._state import app_state
 from findata.core import InvalidParameterError
 
 __all__ = [
+    "EXTENSION_KEY",
+    "UNLIMITED_PATHS",
     "MemoryRateLimiter",
     "RateLimit",
     "RateLimitDecision",
@@ -209,8 +211,13 @@ class RedisRateLimiter:
     def from_url(
         cls, rate: RateLimit, url: str, *, prefix: str = "findata:rl:"
     ) -> RedisRateLimiter:
-        """Connect lazily to the Redis at ``url`` (``redis://host:port/db``)."""
-        return cls(rate, redis.asyncio.Redis.from_url(url), prefix=prefix)
+        """Connect lazily to the Redis at ``url`` (``redis://host:port/db``).
+
+        Short timeouts: a Redis that hangs must cost a request half a second at most
+        before the gate lets it through.
+        """
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        return cls(rate, client, prefix=prefix)
 
     async def hit(self, key: str) -> RateLimitDecision:
         interval_us = max(1, round(self.rate.emission_interval * 1_000_000))
