@@ -86,3 +86,31 @@ async def test_given_new_bars_are_written_when_revalidating_then_new_data_and_a_
     assert after.status_code == 200
     assert after.headers["ETag"] != etag
     assert (await after.get_json())[-1]["volume"] == 10_000
+
+
+async def test_given_concurrent_identical_cold_requests_when_served_then_bars_are_read_once(
+    memory_store: MemoryStore, make_app: Callable[..., Quart]
+) -> None:
+    # GIVEN a store that counts reads
+    import asyncio
+
+    reads = 0
+    read_bars = memory_store.read_bars
+
+    async def counting_read(*args: object, **kwargs: object) -> object:
+        nonlocal reads
+        reads += 1
+        await asyncio.sleep(0.01)  # let the other requests arrive while this one reads
+        return await read_bars(*args, **kwargs)  # type: ignore[arg-type]
+
+    memory_store.read_bars = counting_read  # type: ignore[method-assign]
+    async with make_app(memory_store).test_app() as serving:
+        client = serving.test_client()
+        # WHEN 24 identical requests arrive together, plus 4 others needing the same periods
+        responses = await asyncio.gather(
+            *[client.get(URL) for _ in range(24)],
+            *[client.get(f"{URL}&limit={limit}") for limit in (1, 2, 3, 4)],
+        )
+    # THEN every request was answered from one read of the symbol's bars
+    assert {response.status_code for response in responses} == {200}
+    assert reads == 1

@@ -66,8 +66,11 @@ async def test_given_the_indicator_route_when_reading_its_spec_then_indicator_pa
     # WHEN
     operation = (await openapi(client))["paths"]["/stocks/indicators/{symbol}"]["get"]
     # THEN
-    names = {parameter["name"] for parameter in operation["parameters"]}
+    required = {parameter["name"]: parameter["required"] for parameter in operation["parameters"]}
+    names = set(required)
     assert {"name", "window", "fast", "slow", "signal", "stddev", "series"} <= names
+    assert required["name"] is True
+    assert required["window"] is False
     assert {"k_window", "k_smooth", "d_window"} <= names
 
 

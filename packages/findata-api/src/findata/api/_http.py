@@ -46,10 +46,17 @@ async def cached_rows_response(
         return Response(b"", status=304, headers=headers)
     cached = state.caches.response(etag)
     if cached is None:
-        rows, next_query = await produce()
-        link = f'<{request.path}?{next_query}>; rel="next"' if next_query else None
-        cached = CachedResponse(render(rows, output), output.media_type, link)
-        state.caches.keep_response(etag, cached)
+        path = request.path
+
+        async def build() -> CachedResponse:
+            rows, next_query = await produce()
+            link = f'<{path}?{next_query}>; rel="next"' if next_query else None
+            built = CachedResponse(render(rows, output), output.media_type, link)
+            state.caches.keep_response(etag, built)
+            return built
+
+        # Identical concurrent requests (same ETag) are computed once.
+        cached = await state.caches.response_flights.run(etag, build)
     if cached.link:
         headers["Link"] = cached.link
     return Response(cached.body, content_type=cached.content_type, headers=headers)

@@ -55,8 +55,9 @@ def _indicator_parameters() -> tuple[Parameter, ...]:
 INDICATOR_PARAMETERS: Final = _indicator_parameters()
 NAME_PARAMETER: Final = Parameter(
     "name",
-    "The indicator (required).",
+    "The indicator.",
     {"type": "string", "enum": sorted(INDICATORS)},
+    required=True,
 )
 _OUTPUTS: Final = sorted({output for spec in INDICATORS.values() for output in spec.outputs})
 INDICATOR_ROW: Final = {
@@ -154,29 +155,29 @@ async def _indicator_values(
         tuple(sorted(params.items())),
         version,
     )
-    cached = state.caches.table(key)
-    if cached is not None:
-        return cached
-    if query.frequency is None:
-        bars = await state.store.read_bars(info.symbol, None, None)
-        computed = compute_indicator(bars, spec.name, params, timezone=info.timezone)
-        time = local_time(computed["timestamp"], info)
-    else:
-        periods = await resample_for(state, info, query.frequency, query.interval or 1, version)
-        computed = compute_indicator(periods, spec.name, params, timezone=info.timezone)
-        time = computed["period_start"]
-    values = pa.table(
-        {
-            "symbol": computed["symbol"],
-            "period_start": time,
-            **{output: computed[output] for output in spec.outputs},
-        }
-    )
-    defined = None
-    for output in spec.outputs:
-        valid = pc.is_valid(values[output])
-        defined = valid if defined is None else pc.and_(defined, valid)
-    if defined is not None:
-        values = values.filter(defined)
-    state.caches.keep_table(key, values)
-    return values
+
+    async def compute() -> pa.Table:
+        if query.frequency is None:
+            bars = await state.store.read_bars(info.symbol, None, None)
+            computed = compute_indicator(bars, spec.name, params, timezone=info.timezone)
+            time = local_time(computed["timestamp"], info)
+        else:
+            periods = await resample_for(state, info, query.frequency, query.interval or 1, version)
+            computed = compute_indicator(periods, spec.name, params, timezone=info.timezone)
+            time = computed["period_start"]
+        values = pa.table(
+            {
+                "symbol": computed["symbol"],
+                "period_start": time,
+                **{output: computed[output] for output in spec.outputs},
+            }
+        )
+        defined = None
+        for output in spec.outputs:
+            valid = pc.is_valid(values[output])
+            defined = valid if defined is None else pc.and_(defined, valid)
+        if defined is not None:
+            values = values.filter(defined)
+        return values
+
+    return await state.caches.table_or_compute(key, compute)

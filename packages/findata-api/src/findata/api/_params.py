@@ -30,12 +30,13 @@ class Parameter:
     name: str
     description: str
     schema: Mapping[str, Any]
+    required: bool = False
 
     def openapi(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "in": "query",
-            "required": False,
+            "required": self.required,
             "description": self.description,
             "schema": dict(self.schema),
         }

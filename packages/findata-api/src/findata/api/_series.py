@@ -291,15 +291,14 @@ async def resample_for(
             value=frequency.value,
             allowed=[member.value for member in Frequency if not member.is_intraday],
         )
+
+    async def compute() -> pa.Table:
+        bars = await state.store.read_bars(info.symbol, None, None)
+        periods = resample(bars, interval, frequency, timezone=info.timezone)
+        return periods.select(["symbol", "period_start", *ROW_COLUMNS])
+
     key = ("periods", info.symbol, frequency.value, interval, version)
-    cached = state.caches.table(key)
-    if cached is not None:
-        return cached
-    bars = await state.store.read_bars(info.symbol, None, None)
-    periods = resample(bars, interval, frequency, timezone=info.timezone)
-    periods = periods.select(["symbol", "period_start", *ROW_COLUMNS])
-    state.caches.keep_table(key, periods)
-    return periods
+    return await state.caches.table_or_compute(key, compute)
 
 
 async def _stored_bars(
@@ -323,19 +322,18 @@ async def stored_rows(
     end: dt.datetime | None = None,
 ) -> pa.Table:
     """Stored bars between two instants with their time in the exchange's zone (cached)."""
-    key = ("bars", info.symbol, start, end, version)
-    rows = state.caches.table(key)
-    if rows is None:
+
+    async def compute() -> pa.Table:
         bars = await state.store.read_bars(info.symbol, start, end)
-        rows = pa.table(
+        return pa.table(
             {
                 "symbol": bars["symbol"],
                 stored_time_column(info): local_time(bars["timestamp"], info),
                 **{name: bars[name] for name in ROW_COLUMNS},
             }
         )
-        state.caches.keep_table(key, rows)
-    return rows
+
+    return await state.caches.table_or_compute(("bars", info.symbol, start, end, version), compute)
 
 
 def local_time(instants: pa.ChunkedArray, info: SymbolInfo) -> pa.ChunkedArray:
