@@ -1,30 +1,39 @@
 """Ingestion faults: a full disk or a permission error stops ``findata ingest`` with a
 clear one-line message (no traceback), and the store keeps exactly what it held.
 
-(SIGKILL in the middle of an ingest, on both stores, is covered by findata-db's own
-system test: packages/findata-db/tests/test_system.py.)
+SIGKILL in the middle of a single-file ingest, on both stores, is findata-db's own
+system test (packages/findata-db/tests/test_system.py); this suite adds a multi-file
+ingest killed during its second file: the first stays whole, nothing of the second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
+
+from findata.db import open_store
 
 pytestmark = pytest.mark.system
 
 # Root ignores file modes; without these capabilities it obeys them like any user.
 AS_UNPRIVILEGED_ROOT: Final = ("setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--")
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+FINDATA: Final = (sys.executable, "-c", "from findata.api.cli import main; main()")
 
 
 def minute_bars_csv(path: Path, symbol: str, rows: int) -> Path:
@@ -185,3 +194,56 @@ def require_setpriv() -> None:
         if os.environ.get("CI") == "true":
             pytest.fail("setpriv as root is required in CI to test permission errors")
         pytest.skip("SKIPPED LOUDLY: permission errors need root and setpriv (util-linux)")
+
+
+def duckdb_write_lock_held(path: str) -> bool:
+    """True while another process holds the file read-write (a reader cannot open it)."""
+    try:
+        duckdb.connect(path, read_only=True).close()
+    except duckdb.IOException:
+        return True
+    return False
+
+
+async def stored_counts(url: str) -> dict[str, int]:
+    store = open_store(url)
+    await store.connect()
+    try:
+        return {info.symbol: info.bar_count for info in await store.list_symbols()}
+    finally:
+        await store.disconnect()
+
+
+def test_given_two_files_when_ingest_is_killed_during_the_second_then_the_first_is_whole(
+    tmp_path: Path, seeded_store: Callable[[Path], str]
+) -> None:
+    # GIVEN: one command ingesting a small file, then a large one (findata-db's own
+    # system test kills a single-file ingest; this extends it to "file by file")
+    directory = tmp_path / "store"
+    directory.mkdir()
+    url = seeded_store(directory)
+    first = minute_bars_csv(tmp_path / "first.csv", "FIRST", 2_000)
+    second = minute_bars_csv(tmp_path / "second.csv", "SECOND", 1_500_000)
+    path = str(directory / "findata.duckdb")
+    process = subprocess.Popen(
+        [*FINDATA, "ingest", "csv", str(first), str(second), "--database-url", url],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each file's report line as it happens
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # WHEN: the first file is reported done and the second holds the write lock
+    assert process.stdout is not None
+    report = process.stdout.readline()
+    assert "first.csv" in report, (report, process.stderr)
+    deadline = time.monotonic() + 240
+    while not duckdb_write_lock_held(path):
+        assert process.poll() is None, "the ingest ended before the second file was written"
+        assert time.monotonic() < deadline, "the second file never took the write lock"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(60)
+    # THEN: the first file is there whole, nothing of the second
+    counts = asyncio.run(stored_counts(url))
+    assert process.returncode == -signal.SIGKILL
+    assert counts == {"KEEP": 50, "FIRST": 2_000}
