@@ -42,14 +42,15 @@ variable "BASE_IMAGE" {
   default = "python:3.11-slim-bookworm"
 }
 
-# Build cache: a local directory by default; CI switches to the GitHub Actions cache
-# (CACHE_FROM=type=gha,scope=findata CACHE_TO=type=gha,scope=findata,mode=max).
+# External build cache: none by default (the builder's own layer cache serves local
+# builds, and Docker's default `docker` driver cannot export one); CI uses the GitHub
+# Actions cache (CACHE_FROM=type=gha,scope=findata CACHE_TO=type=gha,scope=findata,mode=max).
 variable "CACHE_FROM" {
-  default = "type=local,src=.cache/buildx"
+  default = ""
 }
 
 variable "CACHE_TO" {
-  default = "type=local,dest=.cache/buildx,mode=max"
+  default = ""
 }
 
 # Every ref of one image: one per computed tag.
@@ -80,8 +81,8 @@ target "_common" {
     "org.opencontainers.image.version"  = VERSION
     "io.github.findata.branch"          = BRANCH
   }
-  cache-from = [CACHE_FROM]
-  cache-to   = [CACHE_TO]
+  cache-from = CACHE_FROM == "" ? [] : [CACHE_FROM]
+  cache-to   = CACHE_TO == "" ? [] : [CACHE_TO]
 }
 
 target "api" {

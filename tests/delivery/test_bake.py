@@ -21,6 +21,7 @@ PUSHED_IMAGES = {"api": "findata-api", "migrate": "findata-migrate"}
 
 _FOR_SPLIT = re.compile(r'\[for (\w+) in split\("([^"]*)", (\w+)\) : "([^"]*)"\]')
 _CALL = re.compile(r"(\w+)\((.*)\)")
+_IF_EMPTY = re.compile(r'(\w+) == "" \? (\[[^\]]*\]) : (\[[^\]]*\])')
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 _INTERPOLATION = re.compile(r"\$\{(\w+)\}")
 
@@ -102,6 +103,11 @@ class Bake:
                 str(self._expression(f'"{template}"', {**scope, name: item}))
                 for item in scope[source].split(separator)
             ]
+        if match := _IF_EMPTY.fullmatch(expression):
+            variable, when_empty, otherwise = match.groups()
+            chosen = when_empty if scope[variable] == "" else otherwise
+            items = [item.strip() for item in chosen[1:-1].split(",") if item.strip()]
+            return [str(self._expression(item, scope)) for item in items]
         if match := _CALL.fullmatch(expression):
             function = self.functions[match.group(1)]
             arguments = [self._expression(a, scope) for a in match.group(2).split(",")]
@@ -210,11 +216,29 @@ def test_bake_and_the_dockerfile_default_to_the_same_base(bake_file: Path, repo_
     assert args["BASE_IMAGE"] == "python:3.11-slim-bookworm"
 
 
+def test_the_build_cache_is_external_only_when_asked_for(bake_file: Path) -> None:
+    # GIVEN bake as a developer runs it (no cache variables) and as CI runs it
+    local = Bake(bake_file).target("api")
+    ci_cache = {
+        "CACHE_FROM": "type=gha,scope=findata",
+        "CACHE_TO": "type=gha,scope=findata,mode=max",
+    }
+    ci = Bake(bake_file, ci_cache).target("api")
+    # WHEN / THEN locally no cache is imported or exported (Docker's default driver cannot
+    # export one), while CI reads and writes the GitHub Actions cache
+    assert (local["cache-from"], local["cache-to"]) == ([], [])
+    assert (ci["cache-from"], ci["cache-to"]) == (
+        ["type=gha,scope=findata"],
+        ["type=gha,scope=findata,mode=max"],
+    )
+
+
 def test_the_evaluator_refuses_an_expression_it_does_not_know(tmp_path: Path) -> None:
-    # GIVEN a bake file using a form this check does not model (a conditional)
+    # GIVEN a bake file using a form this check does not model (a function in a for)
     path = tmp_path / "docker-bake.hcl"
     path.write_text(
-        'variable "X" {\n  default = ""\n}\ntarget "t" {\n  tags = X == "" ? [] : [X]\n}\n',
+        'variable "X" {\n  default = "a"\n}\n'
+        'target "t" {\n  tags = [for t in split(",", X) : upper(t)]\n}\n',
         encoding="utf-8",
     )
     bake = Bake(path)
