@@ -367,7 +367,7 @@ class DuckDBStore:
         if normalized.num_rows == 0:
             return 0
         staging = _utc_wall_time(with_all_columns(normalized))
-        symbols = sorted(set(staging.column(SYMBOL).to_pylist()))
+        symbols = sorted(pc.unique(staging.column(SYMBOL)).to_pylist())
         with self._open(write=True) as conn:
             conn.begin()
             try:
