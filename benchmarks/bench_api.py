@@ -326,6 +326,10 @@ def main() -> None:
                     "findata  monthly, random symbol, PostgreSQL, cache on",
                     run(port, MONTHLY.format(0)),
                 )
+                report(
+                    "findata  weekly from 196,560 minute bars, PostgreSQL, cache on",
+                    sequential_latency(port, WEEKLY_MINUTES),
+                )
             with findata_server(port, postgres_url, cache=False):
                 report(
                     "findata  monthly, random symbol, PostgreSQL, cache off",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from quart import Quart
 from quart.testing import QuartClient
-
-from findata.api._logging import JsonFormatter
 
 
 async def test_given_some_requests_when_scraping_metrics_then_they_are_counted_by_route_and_status(
@@ -66,22 +66,47 @@ async def test_given_no_or_an_insane_request_id_when_requesting_then_a_new_one_i
     assert generated.isalnum()
 
 
-async def test_given_a_request_when_it_is_answered_then_one_access_line_carries_its_id(
-    client: QuartClient, caplog: pytest.LogCaptureFixture
+async def test_given_a_request_when_it_is_answered_then_one_json_access_line_carries_its_id(
+    store: object,
+    make_app: Callable[..., Quart],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # GIVEN
+    # GIVEN an app writing JSON access lines
     caplog.set_level(logging.INFO, logger="findata.access")
-    # WHEN
-    response = await client.get("/stocks/time-series/ACME?frequency=Annual")
+    app = make_app(store, log_format="json")
+    async with app.test_app() as serving:
+        capsys.readouterr()
+        # WHEN
+        response = await serving.test_client().get("/stocks/time-series/ACME?frequency=Annual")
+        written = capsys.readouterr().err
     # THEN
-    records = [record for record in caplog.records if record.name == "findata.access"]
-    assert len(records) == 1
-    line = json.loads(JsonFormatter().format(records[0]))
+    lines = [json.loads(line) for line in written.splitlines() if '"event":"access"' in line]
+    assert len(lines) == 1
+    line = lines[0]
     assert line["request_id"] == response.headers["X-Request-ID"]
     assert line["status"] == 200
     assert line["path"] == "/stocks/time-series/ACME"
-    assert line["event"] == "access"
+    assert line["query"] == "frequency=Annual"
     assert line["duration_ms"] >= 0
+
+
+async def test_given_access_logs_are_off_when_answering_then_no_line_is_written(
+    store: object,
+    make_app: Callable[..., Quart],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN
+    caplog.set_level(logging.INFO, logger="findata.access")
+    app = make_app(store, access_log=False)
+    async with app.test_app() as serving:
+        capsys.readouterr()
+        # WHEN
+        await serving.test_client().get("/_healthcheck")
+        written = capsys.readouterr().err
+    # THEN
+    assert "access" not in written
 
 
 async def test_given_a_problem_response_when_reading_it_then_it_names_the_request_id(

@@ -68,8 +68,27 @@ def configure_logging(settings: Settings) -> None:
     logger.addHandler(handler)
 
 
+def write_access_line(entry: dict[str, Any], *, as_json: bool) -> None:
+    """Write one access line to stderr, bypassing ``logging``'s record machinery.
+
+    Measured on a cached request, ``logger.info(..., extra=...)`` cost about a third of
+    the request's CPU time (record creation, caller lookup, handler locks); one
+    ``orjson.dumps`` and one write cost a few microseconds. ``findata.access`` still
+    decides whether access lines are written (its level), so logging config applies.
+    """
+    if as_json:
+        line = orjson.dumps(entry, default=str).decode()
+    else:
+        line = (
+            f"{entry['ts']} access {entry['method']} {entry['path']} {entry['status']} "
+            f"{entry['duration_ms']}ms id={entry['request_id']}"
+        )
+    sys.stderr.write(line + "\n")
+
+
 def init_app(app: Quart, settings: Settings) -> None:
     """Assign a request id to every request and log each response as one access line."""
+    as_json = settings.log_format == "json"
 
     @app.before_request
     async def _assign_request_id() -> None:
@@ -84,22 +103,23 @@ def init_app(app: Quart, settings: Settings) -> None:
             return response
         response.headers[REQUEST_ID_HEADER] = request_id
         if settings.access_log and access_log.isEnabledFor(logging.INFO):
-            access_log.info(
-                "%s %s %s",
-                request.method,
-                request.path,
-                response.status_code,
-                extra={
+            current = request
+            write_access_line(
+                {
+                    "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                    "level": "info",
+                    "logger": "findata.access",
                     "event": "access",
                     "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path,
-                    "query": request.query_string.decode("latin-1")[:512],
+                    "method": current.method,
+                    "path": current.path,
+                    "query": current.query_string.decode("latin-1")[:512],
                     "status": response.status_code,
                     "duration_ms": round((time.perf_counter() - g.access_started) * 1000, 3),
                     "bytes": response.content_length,
-                    "client": request.remote_addr,
-                    "user_agent": request.headers.get("User-Agent", "")[:256],
+                    "client": current.remote_addr,
+                    "user_agent": current.headers.get("User-Agent", "")[:256],
                 },
+                as_json=as_json,
             )
         return response

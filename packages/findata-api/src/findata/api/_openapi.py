@@ -7,8 +7,7 @@ URL map and those declarations, so it cannot drift from what the code accepts.
 from __future__ import annotations
 
 import re
-from importlib import metadata
-from importlib import resources
+from importlib import metadata, resources
 from typing import Any, Final
 
 import orjson
