@@ -141,6 +141,10 @@ check-deploy: $(HATCH) ## deploy/: terraform fmt/init/validate/test (mocked AWS)
 bench-db: $(HATCH) ## findata-db: ingest 10M minute bars into DuckDB and PostgreSQL, time reads (docs/benchmarks.md)
 	$(HATCH) run bench:db
 
+.PHONY: bench-api
+bench-api: $(HATCH) ## findata-api: wrk throughput/latency vs a Flask+pandas baseline (needs wrk, PostgreSQL; docs/benchmarks.md)
+	$(HATCH) run bench:api
+
 .PHONY: test-reliability
 test-reliability: $(HATCH) ## reliability and security suites only: fuzz, hostile input, faults, load, shutdown, secret scan
 	$(HATCH) run pytest -m system tests/reliability -rA
