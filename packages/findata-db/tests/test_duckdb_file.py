@@ -94,3 +94,42 @@ async def test_reading_a_missing_file_says_to_migrate(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="findata db migrate"):
         await store.read_bars(["AAA"])
     assert not (tmp_path / "missing.duckdb").exists()
+
+
+async def test_a_disk_error_during_a_write_is_a_store_error_and_writes_nothing(
+    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN stored bars, and a disk that fills up during the next write
+    await file_store.write_bars(make_bars("AAA", 2), source="first")
+    before = await file_store.read_bars(["AAA"])
+
+    def disk_full(_conn: object) -> str:
+        raise duckdb.IOException('Could not write file "bars.duckdb": No space left on device')
+
+    monkeypatch.setattr(file_store, "_bump_version", disk_full)
+
+    # WHEN bars are written / THEN a one-line StoreError names the file and the cause
+    with pytest.raises(StoreError, match=r"cannot write .*bars\.duckdb.*No space left on device"):
+        await file_store.write_bars(make_bars("AAA", 5, base=900.0), source="second")
+    monkeypatch.undo()
+    assert (await DuckDBStore(file_store.path).read_bars(["AAA"])).equals(before)
+
+
+async def test_a_version_file_that_cannot_be_written_falls_back_to_the_file_identity(
+    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a published version, and a side file that can no longer be written
+    before = await file_store.data_version()
+
+    def no_space(*_args: object, **_kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", no_space)
+
+    # WHEN bars are written
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    monkeypatch.undo()
+
+    # THEN the write stands, and the version still changed (no stale token is left)
+    assert (await file_store.read_bars(["AAA"])).num_rows == 3
+    assert await file_store.data_version() != before

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
+import pyarrow as pa
 import pytest
 
 from findata.db import PostgresStore, StoreUnavailableError
@@ -91,3 +93,43 @@ async def test_health_fails_promptly_during_an_outage_and_recovers_after_it(
     # THEN health failed instead of hanging, and the same pool answers again
     assert recovered
     assert isinstance(await store.data_version(), str)
+
+
+async def test_asyncpg_client_state_errors_of_a_dying_server_are_outages(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a store whose connection breaks the way a shutting-down server makes it
+    import asyncpg
+
+    store = PostgresStore(postgres_url)
+    await store.connect()
+
+    async def broken(_raw: object) -> None:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 15; another operation is in progress"
+        )
+
+    monkeypatch.setattr(store, "_bump_version", broken)
+
+    # WHEN a write hits it / THEN the API-facing error is StoreUnavailableError (503)
+    try:
+        with pytest.raises(StoreUnavailableError, match="cannot switch to state"):
+            await store.write_bars(_one_bar(), source="test")
+    finally:
+        await store.disconnect()
+
+
+def _one_bar() -> pa.Table:
+    return pa.table(
+        {
+            "symbol": ["OUTAGE"],
+            "timestamp": pa.array(
+                [dt.datetime(2024, 1, 2, 14, 30, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")
+            ),
+            "open": [1.0],
+            "high": [2.0],
+            "low": [0.5],
+            "close": [1.5],
+            "volume": [1],
+        }
+    )

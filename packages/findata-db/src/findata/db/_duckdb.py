@@ -175,8 +175,15 @@ class DuckDBStore:
         if self._memory:
             return
         scratch = self._version_file.with_name(f"{self._version_file.name}.{os.getpid()}.tmp")
-        scratch.write_text(version, encoding="ascii")
-        os.replace(scratch, self._version_file)
+        try:
+            scratch.write_text(version, encoding="ascii")
+            os.replace(scratch, self._version_file)
+        except OSError as error:
+            # The commit stands; without a side file, readers fall back to the files'
+            # identity (which the commit changed), so no stale token is left behind.
+            logger.warning("cannot publish the data version of %s: %s", self.path, error)
+            for stale in (scratch, self._version_file):
+                stale.unlink(missing_ok=True)
 
     # -- connections -------------------------------------------------------------
 
@@ -201,8 +208,14 @@ class DuckDBStore:
                 yield conn
             except duckdb.CatalogException as error:
                 raise StoreError(f"{self.path}: {_NOT_MIGRATED} ({error})") from error
+            except duckdb.IOException as error:
+                # Disk full, I/O error...: the transaction was rolled back, the file is intact.
+                raise StoreError(f"cannot write {self.path}: {error}") from error
             finally:
-                conn.close()
+                try:
+                    conn.close()
+                except duckdb.IOException as error:  # the checkpoint at close failed
+                    raise StoreError(f"cannot write {self.path}: {error}") from error
 
     def _connect_with_retry(self, *, write: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout

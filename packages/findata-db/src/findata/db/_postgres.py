@@ -55,12 +55,16 @@ _SELECT_SYMBOLS: Final = (
 _MIN_TS: Final = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 _MAX_TS: Final = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
+# What a lost or shutting-down server looks like from asyncpg: all mean "try again
+# later" (503), never a bug. During a shutdown, asyncpg can even fail to release a
+# pooled connection with InternalClientError ("cannot switch to state ...").
 _UNAVAILABLE = (
     OSError,
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
+    asyncpg.InternalClientError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin/crash shutdown, cannot connect now
     asyncpg.TooManyConnectionsError,
 )
 
