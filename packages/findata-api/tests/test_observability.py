@@ -40,7 +40,8 @@ async def test_given_some_requests_when_scraping_metrics_then_they_are_counted_b
         for sample in families["findata_store_query_duration_seconds"].samples
     }
     assert {"data_version", "get_symbol", "read_bars"} <= store_operations
-    assert "findata_store_pool_connections" in families
+    in_flight = families["findata_store_calls_in_flight"].samples
+    assert [sample.value for sample in in_flight] == [0.0]  # every call has returned
 
 
 async def test_given_a_sane_request_id_when_requesting_then_it_is_echoed(

@@ -65,10 +65,11 @@ class Metrics:
             "1 when the last store call succeeded, 0 after a failure.",
             registry=self.registry,
         )
-        self.pool_connections = Gauge(
-            "findata_store_pool_connections",
-            "Store connections by state (in_use, idle), when the store reports them.",
-            ["state"],
+        # Stores expose no pool statistics; every store call in flight holds one pooled
+        # connection (PostgreSQL) or the file (DuckDB), so this is pool usage seen from here.
+        self.store_in_flight = Gauge(
+            "findata_store_calls_in_flight",
+            "Store calls running now (each holds a pooled connection on PostgreSQL).",
             registry=self.registry,
         )
         self.cache_lookups = Counter(

@@ -129,6 +129,7 @@ class StoreGateway:
     ) -> T:
         started = time.perf_counter()
         outcome = "error"
+        self._metrics.store_in_flight.inc()
         try:
             async with asyncio.timeout(self._settings.store_timeout):
                 result = await function(*args)
@@ -139,6 +140,7 @@ class StoreGateway:
             self._metrics.store_up.set(0)
             raise
         finally:
+            self._metrics.store_in_flight.dec()
             self._metrics.store_latency.labels(operation, outcome).observe(
                 time.perf_counter() - started
             )
