@@ -101,11 +101,6 @@ def seeded_store(tmp_path: Path, findata_cli: Cli) -> Callable[[Path], str]:
     return make
 
 
-@pytest.mark.xfail(
-    reason="open finding 2 (docs/reliability.md): findata-db lets duckdb.IOException "
-    "'No space left on device' escape findata ingest as a traceback",
-    strict=False,
-)
 def test_given_a_disk_that_fills_up_when_ingesting_then_a_clear_error_and_the_store_is_intact(
     tiny_disk: Path,
     tmp_path: Path,

@@ -84,12 +84,6 @@ def app_connections(cluster: PostgresCluster) -> int:
     return asyncio.run(count())
 
 
-@pytest.mark.xfail(
-    reason="open finding 1 (docs/reliability.md): findata-db does not map asyncpg's "
-    "InternalClientError from a pool release during a server shutdown to StoreUnavailableError, "
-    "so a request can rarely get 500 instead of 503",
-    strict=False,
-)
 def test_given_load_when_postgres_stops_and_starts_then_503_then_recovery_without_restart(
     demo_cluster: PostgresCluster, serve: ServerFactory
 ) -> None:
