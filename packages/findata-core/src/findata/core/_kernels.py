@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
-from scipy.ndimage import maximum_filter1d, minimum_filter1d
-from scipy.signal import lfilter
 
 from findata.core._errors import InvalidParameterError
 
@@ -98,6 +96,10 @@ def _smooth(values: F64, alpha: float, first: float) -> F64:
     """
     if len(values) == 0:
         return np.empty(0)
+    # Imported here, not at module level: scipy.signal costs over a second to import,
+    # which every `findata` command would pay even when it computes no indicator.
+    from scipy.signal import lfilter
+
     result: F64 = lfilter([alpha], [1.0, alpha - 1.0], values, zi=[first - alpha * values[0]])[0]
     result[0] = first
     return result
@@ -278,6 +280,8 @@ def stoch(
     if length <= lookback:
         return _nan(length), _nan(length)
     origin = (k_window - 1) // 2
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d  # lazy, see _smooth
+
     highest = maximum_filter1d(h, k_window, origin=origin, mode="nearest")
     lowest = minimum_filter1d(lo, k_window, origin=origin, mode="nearest")
     spread = (highest - lowest) / 100.0
