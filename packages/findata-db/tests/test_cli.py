@@ -126,3 +126,22 @@ def test_unreachable_postgres_is_reported_without_the_password(runner: CliRunner
     assert "cannot connect to postgresql://user:***@127.0.0.1:9/db" in result.output
     assert "p%40ss" not in result.output
     assert "p@ss" not in result.output
+
+
+@pytest.mark.postgres
+def test_db_migrate_takes_the_password_secret_like_the_service_does(
+    runner: CliRunner, postgres_url: str, tmp_path: Path
+) -> None:
+    # GIVEN the deployment's split configuration: a URL without password, the password in a
+    # mounted secret file (the test server trusts local connections, so any password works)
+    secret = tmp_path / "db-password"
+    secret.write_text("correct horse@battery\n", encoding="utf-8")
+    env = {"FINDATA_DATABASE_URL": postgres_url, "FINDATA_DATABASE_PASSWORD_FILE": str(secret)}
+
+    # WHEN migrate runs with no --database-url
+    result = runner.invoke(main, ["db", "migrate"], env=env)
+
+    # THEN it connected with the password filled in, and printed it only redacted
+    assert result.exit_code == 0, result.output
+    assert ":***@" in result.output
+    assert "horse" not in result.output

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from findata.core import InvalidParameterError
-from findata.db import DuckDBStore, PostgresStore, default_database_url, open_store, redact_url
+from findata.db import (
+    DuckDBStore,
+    PostgresStore,
+    database_password_from_env,
+    default_database_url,
+    open_store,
+    redact_url,
+    resolve_database_url,
+    with_password,
+)
 
 
 def test_the_default_url_is_a_duckdb_file_in_the_user_data_directory(
@@ -72,3 +82,56 @@ def test_unsupported_urls_raise_a_typed_error(url: str) -> None:
 def test_redact_url_hides_passwords_and_keeps_the_rest(url: str, redacted: str) -> None:
     # GIVEN a URL / WHEN redacted / THEN only the password is replaced
     assert redact_url(url) == redacted
+
+
+def test_the_password_secret_is_url_encoded_into_a_postgres_url_without_one(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a URL without a password and a mounted secret file with awkward characters
+    secret = tmp_path / "password"
+    secret.write_text("p@ss:w/rd%?#\n", encoding="utf-8")
+    environ = {"FINDATA_DATABASE_PASSWORD_FILE": str(secret)}
+
+    # WHEN the URL is resolved
+    resolved = resolve_database_url("postgresql://findata@db.internal:5432/findata", environ)
+
+    # THEN the password round-trips through URL parsing, and redaction hides it
+    parsed = urlsplit(resolved)
+    assert unquote(parsed.password or "") == "p@ss:w/rd%?#"
+    assert (parsed.hostname, parsed.port, parsed.path) == ("db.internal", 5432, "/findata")
+    assert "p@ss" not in redact_url(resolved)
+
+
+def test_the_password_variable_wins_over_the_file_and_a_url_password_wins_over_both() -> None:
+    # GIVEN both secret sources
+    environ = {"FINDATA_DATABASE_PASSWORD": "from-env", "FINDATA_DATABASE_PASSWORD_FILE": "/nope"}
+
+    # WHEN / THEN the variable is used, and never overrides a password already in the URL
+    assert database_password_from_env(environ) == "from-env"
+    resolved = urlsplit(resolve_database_url("postgresql://u@h/db", environ))
+    assert unquote(resolved.password or "") == "from-env"
+    inline = "postgresql://u:inline@h/db"
+    assert resolve_database_url(inline, environ) == inline
+
+
+def test_duckdb_urls_and_absent_secrets_are_left_alone() -> None:
+    # GIVEN a password secret / WHEN a DuckDB URL is resolved / THEN nothing is added
+    assert resolve_database_url("duckdb:///tmp/x.duckdb", {"FINDATA_DATABASE_PASSWORD": "p"}) == (
+        "duckdb:///tmp/x.duckdb"
+    )
+    # GIVEN no secret / WHEN a PostgreSQL URL is resolved / THEN it is unchanged
+    assert resolve_database_url("postgresql://u@h/db", {}) == "postgresql://u@h/db"
+
+
+def test_an_unreadable_password_file_or_a_url_without_user_is_a_clear_error(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a secret file that does not exist / WHEN resolved / THEN the error names the variable
+    with pytest.raises(InvalidParameterError) as missing:
+        database_password_from_env({"FINDATA_DATABASE_PASSWORD_FILE": str(tmp_path / "absent")})
+    assert missing.value.parameter == "FINDATA_DATABASE_PASSWORD_FILE"
+
+    # GIVEN a password but a URL naming no user / WHEN combined / THEN the error hides the secret
+    with pytest.raises(InvalidParameterError) as no_user:
+        with_password("postgresql://db.internal/findata", "s3cret")
+    assert "s3cret" not in str(no_user.value)

@@ -18,7 +18,13 @@ from findata.db._migrations import Migration, MigrationStatus
 from findata.db._open import MigratableStore, migrate, migration_status, open_store
 from findata.db._postgres import PostgresStore
 from findata.db._types import BarKind, Store, SymbolInfo
-from findata.db._url import default_database_url, redact_url
+from findata.db._url import (
+    database_password_from_env,
+    default_database_url,
+    redact_url,
+    resolve_database_url,
+    with_password,
+)
 from findata.db._validate import SYMBOL_PATTERN
 from findata.db._yahoo import ingest_yahoo
 
@@ -47,6 +53,7 @@ __all__ = [
     "StoreUnavailableError",
     "SymbolInfo",
     "__version__",
+    "database_password_from_env",
     "default_database_url",
     "demo_bars",
     "ingest_csv",
@@ -58,4 +65,6 @@ __all__ = [
     "open_key_store",
     "open_store",
     "redact_url",
+    "resolve_database_url",
+    "with_password",
 ]

@@ -19,7 +19,7 @@ import duckdb
 
 from findata.core import FindataError
 from findata.db._errors import StoreUnavailableError
-from findata.db._url import duckdb_path, url_scheme
+from findata.db._url import duckdb_path, resolve_database_url, url_scheme
 
 __all__ = [
     "ApiKeyRecord",
@@ -318,7 +318,9 @@ class PostgresKeyStore:
 
 def open_key_store(url: str) -> KeyStore:
     """The key store inside the database at ``url``, the one the bars live in
-    (``postgresql://...`` or ``duckdb:///abs/path.duckdb``)."""
+    (``postgresql://...`` or ``duckdb:///abs/path.duckdb``), with the password secret
+    filled in as ``open_store`` does."""
+    url = resolve_database_url(url)
     if url_scheme(url) == "postgresql":
         return PostgresKeyStore(url)
     return DuckDBKeyStore(duckdb_path(url))

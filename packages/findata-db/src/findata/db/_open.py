@@ -7,7 +7,7 @@ from typing import Protocol
 from findata.db._duckdb import DuckDBStore
 from findata.db._migrations import Migration, MigrationStatus
 from findata.db._types import Store
-from findata.db._url import default_database_url, url_scheme
+from findata.db._url import resolve_database_url, url_scheme
 
 
 class MigratableStore(Store, Protocol):
@@ -21,10 +21,13 @@ class MigratableStore(Store, Protocol):
 def open_store(url: str | None = None) -> MigratableStore:
     """The store named by ``url`` (default: ``default_database_url()``), not yet connected.
 
+    The password secret (``FINDATA_DATABASE_PASSWORD[_FILE]``) is filled in when the URL
+    carries none, so ``findata db migrate`` works with the same settings as the service.
+
     ``postgresql://`` / ``postgres://`` select PostgreSQL, ``duckdb:///abs/file.duckdb``
     (or ``duckdb:///:memory:``) the embedded store. Call ``connect()`` before use.
     """
-    resolved = url or default_database_url()
+    resolved = resolve_database_url(url)
     if url_scheme(resolved) == "postgresql":
         # Imported here so DuckDB-only users never load asyncpg.
         from findata.db._postgres import PostgresStore

@@ -1,17 +1,20 @@
-"""Database URLs: the default location, backend selection and password redaction."""
+"""Database URLs: the default location, the password secret, backend selection, redaction."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import platformdirs
 
 from findata.core import InvalidParameterError
 
 DATABASE_URL_ENV: Final = "FINDATA_DATABASE_URL"
+DATABASE_PASSWORD_ENV: Final = "FINDATA_DATABASE_PASSWORD"  # noqa: S105 (a variable name)
+DATABASE_PASSWORD_FILE_ENV: Final = "FINDATA_DATABASE_PASSWORD_FILE"  # noqa: S105 (a name)
 POSTGRES_SCHEMES: Final = frozenset({"postgresql", "postgres"})
 DUCKDB_SCHEME: Final = "duckdb"
 MEMORY: Final = ":memory:"
@@ -28,6 +31,58 @@ def default_database_url() -> str:
         return configured
     data_dir = Path(platformdirs.user_data_dir("findata", appauthor=False))
     return f"duckdb://{data_dir / 'findata.duckdb'}"
+
+
+def database_password_from_env(environ: Mapping[str, str] | None = None) -> str | None:
+    """The database password from ``$FINDATA_DATABASE_PASSWORD`` or the file named by
+    ``$FINDATA_DATABASE_PASSWORD_FILE`` (a mounted secret), else ``None``.
+
+    Keeping the password out of the URL lets deployments inject it as a secret while
+    the URL itself stays plain configuration.
+    """
+    env = os.environ if environ is None else environ
+    if DATABASE_PASSWORD_ENV in env:
+        return env[DATABASE_PASSWORD_ENV]
+    if DATABASE_PASSWORD_FILE_ENV in env:
+        path = Path(env[DATABASE_PASSWORD_FILE_ENV])
+        try:
+            # A mounted secret usually ends with a newline that is not part of the password.
+            return path.read_text("utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise InvalidParameterError(
+                DATABASE_PASSWORD_FILE_ENV, f"cannot read {path}: {exc.strerror}", value=str(path)
+            ) from exc
+    return None
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` URL-encoded into its authority (any characters allowed)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        raise InvalidParameterError(
+            "database_url",
+            f"a database password is set but {redact_url(url)!r} names no user",
+            value=redact_url(url),
+        )
+    user = quote(unquote(parts.username), safe="")
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def resolve_database_url(url: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """``url`` (default: ``default_database_url()``) with the password secret filled in.
+
+    A password already in the URL wins; DuckDB URLs never take one. Never log the result:
+    pass it through ``redact_url`` first.
+    """
+    resolved = url or default_database_url()
+    if url_scheme(resolved) != "postgresql" or urlsplit(resolved).password is not None:
+        return resolved
+    password = database_password_from_env(environ)
+    return resolved if password is None else with_password(resolved, password)
 
 
 def url_scheme(url: str) -> str:

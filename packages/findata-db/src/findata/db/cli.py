@@ -19,7 +19,7 @@ from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._open import migrate, migration_status, open_store
 from findata.db._types import Store
-from findata.db._url import DATABASE_URL_ENV, default_database_url, redact_url
+from findata.db._url import DATABASE_URL_ENV, redact_url, resolve_database_url
 from findata.db._yahoo import ingest_yahoo
 
 Result = TypeVar("Result")
@@ -51,6 +51,14 @@ def _run(action: Callable[[], Awaitable[Result]]) -> Result:
         raise click.ClickException(str(error)) from error
 
 
+def _resolved(database_url: str | None) -> str:
+    """The URL to use, password secret included; a bad setting is one clear line."""
+    try:
+        return resolve_database_url(database_url)
+    except FindataError as error:
+        raise click.ClickException(str(error)) from error
+
+
 async def _with_store(url: str | None, use: Callable[[Store], Awaitable[Result]]) -> Result:
     store = open_store(url)
     await store.connect()
@@ -76,7 +84,7 @@ def db() -> None:
 @database_url_option
 def migrate_command(database_url: str | None) -> None:
     """Apply pending schema migrations (running it twice is a no-op)."""
-    url = database_url or default_database_url()
+    url = _resolved(database_url)
     applied = _run(lambda: migrate(url))
     for migration in applied:
         click.echo(f"applied {migration.version:04d}_{migration.name}")
@@ -87,7 +95,7 @@ def migrate_command(database_url: str | None) -> None:
 @database_url_option
 def status_command(database_url: str | None) -> None:
     """List every migration and whether it is applied."""
-    url = database_url or default_database_url()
+    url = _resolved(database_url)
     states = _run(lambda: migration_status(url))
     click.echo(redact_url(url))
     for state in states:
