@@ -307,12 +307,16 @@ def main() -> None:
                 )
             with findata_server(port, duckdb_url, cache=True):
                 report(
-                    "findata  /_healthcheck (constant JSON ceiling)",
+                    "findata  /_healthcheck (constant body through all hooks)",
                     run(port, "/_healthcheck", None),
                 )
                 report(
                     "findata  monthly, random symbol, DuckDB, cache on",
                     run(port, MONTHLY.format(0)),
+                )
+                report(
+                    "findata  weekly from 196,560 minute bars, DuckDB, cache on",
+                    sequential_latency(port, WEEKLY_MINUTES),
                 )
             with findata_server(port, duckdb_url, cache=False):
                 report(

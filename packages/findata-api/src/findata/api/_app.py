@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from collections.abc import Mapping
 from typing import Any, Final
@@ -60,12 +61,23 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     _store.init_app(app, gateway, settings)
     _init_extensions(app)
 
+    if settings.gc_freeze:
+        app.before_serving(_freeze_startup_heap)
+
     app.register_blueprint(_health.blueprint)
     app.register_blueprint(_stocks.blueprint)
     app.register_blueprint(_indicators.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
     return app
+
+
+async def _freeze_startup_heap() -> None:
+    """Exclude everything alive at start-up (modules, numpy/scipy/pyarrow objects) from the
+    cyclic GC: full collections then only walk what requests allocate. Measured: without
+    it, gen-2 collections over the imported heap showed as p99 latency spikes under load."""
+    gc.collect()
+    gc.freeze()
 
 
 def _init_extensions(app: Quart) -> None:

@@ -96,6 +96,8 @@ class Settings:
     store_timeout: float = 5.0
     # Serve the human-readable API docs page.
     docs_enabled: bool = True
+    # Move the start-up heap out of the cyclic GC's way when serving (see _app.py).
+    gc_freeze: bool = True
 
     def __post_init__(self) -> None:
         if self.env not in ENVIRONMENTS:
