@@ -16,7 +16,6 @@ import dataclasses
 import os
 import types
 import typing
-import urllib.parse
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any, Final
 import yaml
 
 from findata.core import FindataError
-from findata.db import redact_url
+from findata.db import redact_url, with_password
 
 ENVIRONMENTS: Final = ("local", "test", "development", "production")
 ENV_PREFIX: Final = "FINDATA_"
@@ -117,16 +116,10 @@ class Settings:
         """
         if self.database_url is None or self.database_password is None:
             return self.database_url
-        parts = urllib.parse.urlsplit(self.database_url)
-        if parts.username is None:
-            raise SettingsError("a database password is set but database_url names no user")
-        password = urllib.parse.quote(self.database_password.reveal(), safe="")
-        user = urllib.parse.quote(urllib.parse.unquote(parts.username), safe="")
-        host = parts.hostname or ""
-        if ":" in host:  # an IPv6 literal
-            host = f"[{host}]"
-        netloc = f"{user}:{password}@{host}" + (f":{parts.port}" if parts.port else "")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+        try:
+            return with_password(self.database_url, self.database_password.reveal())
+        except FindataError as error:
+            raise SettingsError(str(error)) from error
 
     @property
     def redacted_database_url(self) -> str | None:
