@@ -45,6 +45,24 @@ def test_given_a_bad_environment_when_serving_then_it_stops_with_a_message_namin
     assert "FINDATA_ENV" in result.output
 
 
+def test_given_a_taken_port_when_serving_then_it_stops_with_one_line_naming_the_address() -> None:
+    # GIVEN a port another socket is listening on
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        # WHEN findata serve is asked to bind it
+        result = CliRunner().invoke(
+            main, ["serve", "--port", str(port)], env={"FINDATA_ENV": "test"}
+        )
+
+    # THEN it exits 1 with a message, not a traceback
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_given_a_port_out_of_range_when_serving_then_click_refuses_it() -> None:
     # WHEN
     result = CliRunner().invoke(main, ["serve", "--port", "70000"])

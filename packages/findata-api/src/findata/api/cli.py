@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import sys
 
@@ -66,7 +67,13 @@ def serve(
         f"store={settings.redacted_database_url or 'default'})",
         err=True,
     )
-    sys.exit(run(config))
+    try:
+        sys.exit(run(config))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        # A taken port is an operator's everyday mistake: one line, not a traceback.
+        raise click.ClickException(f"cannot listen on {config.bind[0]}: {exc.strerror}") from exc
 
 
 def _mount_optional_groups() -> None:
