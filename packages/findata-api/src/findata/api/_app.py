@@ -61,6 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     _store.init_app(app, gateway, settings)
     _init_extensions(app)
 
+    app.before_serving(_import_indicator_kernels)
     if settings.gc_freeze:
         app.before_serving(_freeze_startup_heap)
 
@@ -70,6 +71,14 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
     return app
+
+
+async def _import_indicator_kernels() -> None:
+    """findata-core imports SciPy on first use so that CLI commands start fast; a server
+    pays that second once, before it accepts requests (and before the heap is frozen),
+    instead of on its first indicator request."""
+    for module in ("scipy.signal", "scipy.ndimage"):
+        importlib.import_module(module)
 
 
 async def _freeze_startup_heap() -> None:
