@@ -40,7 +40,8 @@ _SESSION_MINUTES: Final = 390  # 09:30 to 16:00 New York time
 
 
 def _weekdays(first: dt.date, last: dt.date) -> np.ndarray:
-    days = np.arange(np.datetime64(first), np.datetime64(last) + 1, dtype="datetime64[D]")
+    end = np.datetime64(last, "D") + np.timedelta64(1, "D")
+    days = np.arange(np.datetime64(first, "D"), end, dtype="datetime64[D]")
     return days[np.is_busday(days)]
 
 
