@@ -60,6 +60,10 @@ def serve(
         graceful_timeout if graceful_timeout is not None else settings.graceful_timeout
     )
     config.accesslog = None  # the app writes structured access logs itself
+    # Hypercorn's default 16 KiB request-head limit answers long query strings with a bare
+    # 431; at 256 KiB they reach the app and get a problem+json naming the bad parameters,
+    # while truly oversized heads (megabytes) are still refused before any parsing.
+    config.h11_max_incomplete_size = _MAX_REQUEST_HEAD_BYTES
     config.errorlog = "-"
     click.echo(
         f"findata: serving on http://{config.bind[0]} "
@@ -74,6 +78,9 @@ def serve(
             raise
         # A taken port is an operator's everyday mistake: one line, not a traceback.
         raise click.ClickException(f"cannot listen on {config.bind[0]}: {exc.strerror}") from exc
+
+
+_MAX_REQUEST_HEAD_BYTES = 256 * 1024
 
 
 def _mount_optional_groups() -> None:
