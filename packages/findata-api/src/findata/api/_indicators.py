@@ -9,24 +9,21 @@ import pyarrow.compute as pc
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER, negotiate
+from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
 from findata.api._http import cached_rows_response
 from findata.api._params import Parameter, accepts
 from findata.api._problems import invalid_parameter
 from findata.api._series import (
     SeriesQuery,
     local_time,
-    not_found,
     paginate,
-    parse_series_query,
-    parse_symbol,
     period_range,
     resample_for,
     resolve_range,
     select_range,
 )
-from findata.api._state import AppState, app_state
-from findata.api._stocks import SERIES_PARAMETERS, next_page_query
+from findata.api._state import AppState
+from findata.api._stocks import SERIES_PARAMETERS, next_page_query, open_series_request
 from findata.core import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.db import SymbolInfo
 
@@ -91,18 +88,9 @@ async def indicator(symbol: str) -> ResponseReturnValue:
     wma, rsi, macd/macd_signal/macd_hist, bb_upper/bb_middle/bb_lower, atr, stoch_k/stoch_d,
     obv, vwap.
     """
-    output = negotiate()
-    state = app_state()
-    settings = state.settings
     spec, params = _parse_indicator(request.args)
-    query = parse_series_query(
-        request.args, default_limit=settings.default_limit, max_limit=settings.max_limit
-    )
-    symbol = parse_symbol(symbol)
-    version = await state.store.data_version()
-    info = await state.store.get_symbol(symbol)
-    if info is None:
-        raise not_found(symbol)
+    series = await open_series_request(symbol)
+    state, info, query, version = series.state, series.info, series.query, series.version
 
     async def produce() -> tuple[pa.Table, str | None]:
         values = await _indicator_values(state, info, query, spec, params, version)
@@ -115,7 +103,7 @@ async def indicator(symbol: str) -> ResponseReturnValue:
         page = paginate(selected, "period_start", query)
         return page.rows, next_page_query(page.next_cursor)
 
-    return await cached_rows_response(state, version, output, produce)
+    return await cached_rows_response(state, version, series.output, produce)
 
 
 def _parse_indicator(args: Any) -> tuple[IndicatorSpec, dict[str, Any]]:

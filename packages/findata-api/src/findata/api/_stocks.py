@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import urllib.parse
 from typing import Final
 
@@ -9,10 +10,11 @@ import pyarrow as pa
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
-from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER, negotiate
+from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER, OutputFormat, negotiate
 from findata.api._http import cached_rows_response
 from findata.api._params import accepts
 from findata.api._series import (
+    SeriesQuery,
     load_rows,
     not_found,
     paginate,
@@ -21,7 +23,8 @@ from findata.api._series import (
     series_parameters,
 )
 from findata.api._settings import Settings
-from findata.api._state import app_state
+from findata.api._state import AppState, app_state
+from findata.db import SymbolInfo
 
 blueprint = Blueprint("stocks", __name__, url_prefix="/stocks")
 
@@ -118,6 +121,31 @@ async def time_series(symbol: str) -> ResponseReturnValue:
     them the stored bars are returned, keyed by `date` (daily bars) or `timestamp` (intraday).
     `start`/`end` select whole periods, so a period's values never depend on the range.
     """
+    series = await open_series_request(symbol)
+    state, info, query, version = series.state, series.info, series.query, series.version
+
+    async def produce() -> tuple[pa.Table, str | None]:
+        rows, column = await load_rows(state, info, query, version)
+        page = paginate(rows, column, query)
+        return page.rows, next_page_query(page.next_cursor)
+
+    return await cached_rows_response(state, version, series.output, produce)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeriesRequest:
+    """What every per-symbol series endpoint resolves before computing anything."""
+
+    output: OutputFormat
+    state: AppState
+    query: SeriesQuery
+    info: SymbolInfo
+    version: str
+
+
+async def open_series_request(symbol: str) -> SeriesRequest:
+    """Negotiate the format, parse the series parameters and the symbol, read the data
+    version, and answer 404 for an unknown symbol — in that order, for every endpoint."""
     output = negotiate()
     state = app_state()
     settings = state.settings
@@ -129,13 +157,7 @@ async def time_series(symbol: str) -> ResponseReturnValue:
     info = await state.store.get_symbol(symbol)
     if info is None:
         raise not_found(symbol)
-
-    async def produce() -> tuple[pa.Table, str | None]:
-        rows, column = await load_rows(state, info, query, version)
-        page = paginate(rows, column, query)
-        return page.rows, next_page_query(page.next_cursor)
-
-    return await cached_rows_response(state, version, output, produce)
+    return SeriesRequest(output, state, query, info, version)
 
 
 def next_page_query(cursor: str | None) -> str | None:
