@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import errno
-import importlib
 import sys
 
 import click
 
 from findata.api._keys_cli import keys
 from findata.api._settings import SettingsError, load_settings
+from findata.db import cli as db_cli
 
 # The app Hypercorn imports in each worker: a factory call, so every worker builds
 # its own app (and store connection) from the same environment.
@@ -83,19 +83,7 @@ def serve(
 _MAX_REQUEST_HEAD_BYTES = 256 * 1024
 
 
-def _mount_optional_groups() -> None:
-    """Add findata-db's ``db`` and ``ingest`` groups when findata-db provides them."""
-    try:
-        db_cli = importlib.import_module("findata.db.cli")
-    except ModuleNotFoundError as exc:
-        if exc.name != "findata.db.cli":
-            raise
-        return
-    for name in ("db", "ingest"):
-        group = getattr(db_cli, name, None)
-        if isinstance(group, click.Command):
-            main.add_command(group, name)
-
-
-_mount_optional_groups()
+# findata-db is a dependency of this package: its command groups are always there.
+main.add_command(db_cli.db, "db")
+main.add_command(db_cli.ingest, "ingest")
 main.add_command(keys)
