@@ -68,7 +68,9 @@ def symbols_of(raw: RawBars, symbol: str | None) -> pa.ChunkedArray | pa.Array:
         return pa.chunked_array([pa.array([wanted] * raw.table.num_rows, pa.string())])
     if SYMBOL not in raw.table.column_names:
         raise IngestError(raw.path, header_line, "no 'symbol' column: pass --symbol")
-    column = _strings(raw.table.column(SYMBOL))
+    column = raw.table.column(SYMBOL)
+    if not _is_string_dictionary(column.type):
+        column = _strings(column)
     symbols = per_distinct_value(
         column, lambda names: pc.utf8_upper(pc.utf8_trim_whitespace(names))
     )
@@ -252,6 +254,12 @@ def _parse(
     value = flat[low].as_py()
     shown = "an empty value" if value == "" else repr(value)
     raise raw.error(low, f"{name} is not {expected}: {shown}")
+
+
+def _is_string_dictionary(arrow_type: pa.DataType) -> bool:
+    return pa.types.is_dictionary(arrow_type) and (
+        pa.types.is_string(arrow_type.value_type) or pa.types.is_large_string(arrow_type.value_type)
+    )
 
 
 def _strings(column: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -181,9 +181,17 @@ def per_distinct_value(
     A file holds millions of rows but a handful of symbols: regex and case work on
     the dictionary is thousands of times cheaper than on the rows.
     """
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        # Already encoded (a Parquet dictionary column): only unify the chunks' dictionaries.
+        encoded = (
+            column.unify_dictionaries().combine_chunks()
+            if isinstance(column, pa.ChunkedArray)
+            else column
+        )
+    else:
+        encoded = pc.dictionary_encode(column)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
     return pc.take(compute(encoded.dictionary), encoded.indices)
 
 
