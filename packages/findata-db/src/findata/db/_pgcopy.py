@@ -1,16 +1,16 @@
-"""PostgreSQL binary COPY of fixed-width columns, encoded and decoded with NumPy.
+"""PostgreSQL binary COPY records of ``bar_chunks`` rows, built without a per-value loop.
 
-Every field here has a fixed size (no text, NULLs replaced by a value plus a
-validity flag), so a COPY stream is a plain array of identical records: NumPy
-reads or writes millions of them without a Python loop.
+A chunk row is five fixed-width fields (ids, instants, count) and ten ``bytea``
+fields that are already packed big-endian columns (``_pgchunks``): a record is a
+small struct header followed by the packed buffers themselves, never copied
+value by value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import struct
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Final
-
-import numpy as np
 
 SIGNATURE: Final = b"PGCOPY\n\xff\r\n\x00"
 HEADER: Final = SIGNATURE + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
@@ -18,51 +18,63 @@ TRAILER: Final = b"\xff\xff"
 PG_EPOCH_OFFSET_US: Final = 946_684_800_000_000
 """Microseconds from 1970-01-01 (Unix) to 2000-01-01 (PostgreSQL's epoch)."""
 
-# PostgreSQL binary layouts: big-endian, timestamps as int8 microseconds since 2000.
-PG_TYPES: Final = {
-    "int4": ">i4",
-    "int8": ">i8",
-    "float8": ">f8",
-    "bool": "?",
-    "timestamptz": ">i8",
-}
+_NULL: Final = b"\xff\xff\xff\xff"
+_LENGTH: Final = struct.Struct(">i")
+# Field count, then (length, value) of symbol_id int4, chunk_start, first_ts, last_ts
+# (timestamptz: int8 microseconds since 2000) and bar_count int4.
+_CHUNK_HEAD: Final = struct.Struct(">hiiiqiqiqii")
 
-Columns = Sequence[tuple[str, str]]
-"""``(name, pg_type)`` of each field, in table order."""
+Buffer = bytes | memoryview
 
 
-def record_dtype(columns: Columns) -> np.dtype[np.void]:
-    """The on-the-wire record of ``columns``: field count, then (length, value) per field."""
-    fields: list[tuple[str, str]] = [("_count", ">i2")]
-    for name, pg_type in columns:
-        fields += [(f"_{name}_length", ">i4"), (name, PG_TYPES[pg_type])]
-    return np.dtype(fields)
+def chunk_record(
+    symbol_id: int,
+    chunk_start: int,
+    first_ts: int,
+    last_ts: int,
+    bar_count: int,
+    packed: Sequence[Buffer | None],
+) -> list[Buffer]:
+    """The pieces of one binary COPY record; instants are PostgreSQL-epoch microseconds."""
+    pieces: list[Buffer] = [
+        _CHUNK_HEAD.pack(
+            5 + len(packed),
+            4,
+            symbol_id,
+            8,
+            chunk_start,
+            8,
+            first_ts,
+            8,
+            last_ts,
+            4,
+            bar_count,
+        )
+    ]
+    for value in packed:
+        if value is None:
+            pieces.append(_NULL)
+        else:
+            pieces += [_LENGTH.pack(_size(value)), value]
+    return pieces
 
 
-def encode_records(columns: Columns, values: dict[str, np.ndarray], start: int, stop: int) -> bytes:
-    """Rows ``start:stop`` of ``values`` as binary COPY records (no header, no trailer)."""
-    dtype = record_dtype(columns)
-    records = np.empty(stop - start, dtype=dtype)
-    records["_count"] = len(columns)
-    for name, _ in columns:
-        records[f"_{name}_length"] = dtype[name].itemsize
-        records[name] = values[name][start:stop]
-    return records.tobytes()
+def stream(
+    records: Iterable[list[Buffer]], *, piece_bytes: int = 4 << 20
+) -> Iterator[list[Buffer]]:
+    """Header, records and trailer regrouped into lists of about ``piece_bytes`` to join."""
+    group: list[Buffer] = [HEADER]
+    size = len(HEADER)
+    for record in records:
+        for piece in record:
+            group.append(piece)
+            size += _size(piece)
+        if size >= piece_bytes:
+            yield group
+            group, size = [], 0
+    group.append(TRAILER)
+    yield group
 
 
-def decode(columns: Columns, payload: bytes) -> dict[str, np.ndarray]:
-    """Columns (native byte order) of a binary COPY ``payload`` of ``columns``."""
-    if not payload.startswith(SIGNATURE):
-        raise ValueError("not a PostgreSQL binary COPY stream")
-    extension = int.from_bytes(payload[15:19], "big")
-    offset = 19 + extension
-    dtype = record_dtype(columns)
-    body = len(payload) - offset - len(TRAILER)
-    if body % dtype.itemsize or not payload.endswith(TRAILER):
-        raise ValueError("COPY stream is not made of fixed-width records of the expected shape")
-    records = np.frombuffer(payload, dtype=dtype, count=body // dtype.itemsize, offset=offset)
-    if len(records) and (records["_count"] != len(columns)).any():
-        raise ValueError("COPY stream holds records with an unexpected number of fields")
-    return {
-        name: records[name].astype(records.dtype[name].newbyteorder("=")) for name, _ in columns
-    }
+def _size(piece: Buffer) -> int:
+    return piece.nbytes if isinstance(piece, memoryview) else len(piece)

@@ -1,9 +1,9 @@
-"""The PostgreSQL store: a ``databases`` pool of asyncpg connections, COPY in and out.
+"""The PostgreSQL store: a ``databases`` pool of asyncpg connections over chunked bars.
 
-Writes stream a binary COPY into a temporary staging table, then upsert with
-``INSERT .. ON CONFLICT DO UPDATE``, all in one transaction. Reads stream a
-binary COPY of fixed-width columns decoded by NumPy: decoding asyncpg Records one
-by one would cost several times the whole read budget.
+Bars live in ``bar_chunks``, one row per symbol and UTC month whose columns are
+packed big-endian arrays (ADR 0014, ``_pgchunks``): a read fetches a few dozen rows
+and decodes them with ``numpy.frombuffer``; a write COPYs new chunks in and merges
+the stored chunks it touches in NumPy, all in one transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import itertools
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Final
@@ -22,11 +21,10 @@ import asyncpg
 import databases
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from findata.core._types import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
-from findata.db import _pgcopy
-from findata.db._arrow import concat_bars, empty_bar_table
+from findata.db import _pgchunks, _pgcopy
+from findata.db._arrow import concat_bars, empty_bar_table, micros
 from findata.db._errors import StoreError, StoreUnavailableError
 from findata.db._migrations import (
     SCHEMA_MIGRATIONS_TABLE,
@@ -239,23 +237,32 @@ class PostgresStore:
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> pa.Table:
+        """The chunks overlapping [start, end] in one query, unpacked and trimmed in NumPy."""
         wanted = sorted({symbol.upper() for symbol in symbols})
         if not wanted:
             return empty_bar_table()
-        low = _MIN_TS if start is None else start
-        high = _MAX_TS if end is None else end
-        parts = []
+        low = _MIN_TS if start is None else _utc(start)
+        high = _MAX_TS if end is None else _utc(end)
         async with self._connection() as raw:
             found = await raw.fetch(
-                "SELECT symbol, symbol_id, has_vwap, has_trade_count FROM symbols "
-                "WHERE symbol = ANY($1) ORDER BY symbol",
-                wanted,
+                "SELECT symbol, symbol_id FROM symbols WHERE symbol = ANY($1)", wanted
             )
-            for symbol, symbol_id, has_vwap, has_trade_count in found:
-                columns = _read_columns(has_vwap=has_vwap, has_trade_count=has_trade_count)
-                payload = await _copy_out(raw, _read_query(columns), symbol_id, low, high)
-                parts.append((symbol, columns, payload))
-        return concat_bars([_decode_bars(*part) for part in parts])
+            if not found:
+                return empty_bar_table()
+            chunks = await raw.fetch(
+                _READ_SQL,
+                [row[1] for row in found],
+                _from_micros(_pgchunks.month_start(micros(low))),
+                low,
+                high,
+            )
+        names = {row[1]: row[0] for row in found}
+        by_symbol: dict[str, list[asyncpg.Record]] = {}
+        for chunk in chunks:
+            by_symbol.setdefault(names[chunk[0]], []).append(chunk)
+        return concat_bars(
+            [_bar_table(symbol, by_symbol[symbol], low, high) for symbol in sorted(by_symbol)]
+        )
 
     async def write_bars(
         self,
@@ -265,14 +272,14 @@ class PostgresStore:
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
     ) -> int:
-        """Upsert in one transaction: COPY straight into ``bars`` when no stored bar of the
-        batch's symbols falls in its time range (the bulk-load case), else COPY into a
-        staging table and ``INSERT .. ON CONFLICT DO UPDATE``."""
-        # Validation and encoding are CPU work on whole columns: keep them off the loop.
+        """Upsert in one transaction: the batch's chunks that are new are COPYed in; those
+        already stored are locked, merged with the batch in NumPy and replaced, unless the
+        merge changes nothing (re-ingesting a file rewrites no chunk)."""
+        # Validation, sorting and packing are CPU work on whole columns: keep them off the loop.
         normalized = await asyncio.to_thread(normalize_bars, bars)
         if normalized.num_rows == 0:
             return 0
-        batch = await asyncio.to_thread(_Batch.from_bars, normalized)
+        batch = await asyncio.to_thread(_pgchunks.Batch, normalized)
         async with self._connection() as raw, raw.transaction():
             await raw.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK_KEY)
             rows = await raw.fetch(
@@ -295,34 +302,30 @@ class PostgresStore:
                     "SELECT symbol, symbol_id FROM symbols WHERE symbol = ANY($1)", batch.symbols
                 )
             )
-            batch.set_symbol_ids([ids[symbol] for symbol in batch.symbols])
-            overlapping = await raw.fetchval(
-                "SELECT count(*) FROM unnest($1::int4[], $2::timestamptz[], $3::timestamptz[]) "
-                "AS r(symbol_id, first_bar, last_bar) WHERE EXISTS (SELECT 1 FROM bars b "
-                "WHERE b.symbol_id = r.symbol_id AND b.ts BETWEEN r.first_bar AND r.last_bar)",
-                *batch.ranges(),
+            symbol_ids = [ids[symbol] for symbol in batch.symbols]
+            existing = await raw.fetch(
+                _LOCK_CHUNKS_SQL,
+                [symbol_ids[chunk.code] for chunk in batch.chunks],
+                [_from_micros(chunk.month_start) for chunk in batch.chunks],
             )
-            if overlapping or batch.needs_staging:
-                await raw.execute(batch.create_staging_sql)
-                await raw.copy_to_table(_STAGING, source=batch.payload(), format="binary")
-                await raw.execute(batch.upsert_sql)
-                await raw.execute(_RECOUNT_SQL, batch.symbol_ids, source)
-            else:
+            records, replaced = await asyncio.to_thread(_chunk_records, batch, symbol_ids, existing)
+            if replaced:
+                await raw.execute(_DELETE_CHUNKS_SQL, *zip(*replaced, strict=True))
+            if records:
                 await raw.copy_to_table(
-                    "bars", source=batch.payload(), columns=batch.names, format="binary"
+                    "bar_chunks",
+                    source=_copy_stream(records),
+                    columns=_CHUNK_COLUMNS,
+                    format="binary",
                 )
-                await raw.execute(_EXTEND_SQL, *batch.ranges(), batch.counts(), source)
+            await raw.execute(_RECOUNT_SQL, symbol_ids, source)
             await raw.execute(
                 "UPDATE symbols SET has_vwap = has_vwap OR $2, "
                 "has_trade_count = has_trade_count OR $3 WHERE symbol_id = ANY($1)",
-                batch.symbol_ids,
-                batch.has(VWAP),
-                batch.has(TRADE_COUNT),
+                symbol_ids,
+                batch.has[VWAP],
+                batch.has[TRADE_COUNT],
             )
-            if normalized.num_rows >= _ANALYZE_ROWS:
-                # Fresh planner statistics: without them the first reads of a bulk
-                # load pick a bitmap scan plus an on-disk sort instead of the index.
-                await raw.execute("ANALYZE bars")
             await self._bump_version(raw)
         return int(normalized.num_rows)
 
@@ -331,194 +334,117 @@ class PostgresStore:
         await raw.execute("UPDATE data_version SET version = version + 1")
 
 
-_STAGING: Final = "findata_staging_bars"
-_ANALYZE_ROWS: Final = 50_000
-_UPDATED_COLUMNS: Final = ("open", "high", "low", "close", "volume", "vwap", "trade_count")
-# Stats of a batch that only adds bars: extend, without counting the table.
-_EXTEND_SQL: Final = (
-    "UPDATE symbols SET first_bar = LEAST(symbols.first_bar, r.first_bar), "
-    "last_bar = GREATEST(symbols.last_bar, r.last_bar), "
-    "bar_count = symbols.bar_count + r.bar_count, "
-    "source = $5, updated_at = now() "
-    "FROM unnest($1::int4[], $2::timestamptz[], $3::timestamptz[], $4::int8[]) "
-    "AS r(symbol_id, first_bar, last_bar, bar_count) WHERE symbols.symbol_id = r.symbol_id"
+_CHUNK_COLUMNS: Final = [
+    "symbol_id",
+    "chunk_start",
+    "first_ts",
+    "last_ts",
+    "bar_count",
+    *_pgchunks.PACKED,
+]
+# Chunks of the symbols overlapping [$3, $4]; $2 (the month of $3) bounds the index scan.
+_READ_SQL: Final = (
+    f"SELECT symbol_id, {', '.join(_pgchunks.PACKED)} FROM bar_chunks "
+    "WHERE symbol_id = ANY($1::int4[]) AND chunk_start >= $2 AND chunk_start <= $4 "
+    "AND last_ts >= $3 AND first_ts <= $4 ORDER BY symbol_id, chunk_start"
 )
-# Stats after an upsert that may have replaced bars: count again.
+_LOCK_CHUNKS_SQL: Final = (
+    f"SELECT c.symbol_id, c.chunk_start, {', '.join(f'c.{name}' for name in _pgchunks.PACKED)} "
+    "FROM bar_chunks AS c JOIN unnest($1::int4[], $2::timestamptz[]) AS k(symbol_id, chunk_start) "
+    "ON c.symbol_id = k.symbol_id AND c.chunk_start = k.chunk_start FOR UPDATE OF c"
+)
+_DELETE_CHUNKS_SQL: Final = (
+    "DELETE FROM bar_chunks AS c USING unnest($1::int4[], $2::timestamptz[]) "
+    "AS k(symbol_id, chunk_start) WHERE c.symbol_id = k.symbol_id AND c.chunk_start = k.chunk_start"
+)
+# Symbol stats from the chunks' own first/last/count: a few rows per symbol-month, no bar data.
 _RECOUNT_SQL: Final = (
     "UPDATE symbols SET first_bar = agg.first_bar, last_bar = agg.last_bar, "
     "bar_count = agg.bar_count, source = $2, updated_at = now() "
-    "FROM (SELECT symbol_id, min(ts) AS first_bar, max(ts) AS last_bar, count(*) AS bar_count "
-    "FROM bars WHERE symbol_id = ANY($1) GROUP BY symbol_id) AS agg "
-    "WHERE symbols.symbol_id = agg.symbol_id"
+    "FROM (SELECT symbol_id, min(first_ts) AS first_bar, max(last_ts) AS last_bar, "
+    "sum(bar_count) AS bar_count FROM bar_chunks WHERE symbol_id = ANY($1) "
+    "GROUP BY symbol_id) AS agg WHERE symbols.symbol_id = agg.symbol_id"
 )
 
-
-def _read_columns(*, has_vwap: bool, has_trade_count: bool) -> list[tuple[str, str]]:
-    columns = [("ts", "timestamptz"), *((name, "float8") for name in _PRICES), ("volume", "int8")]
-    if has_vwap:
-        columns += [("has_vwap", "bool"), ("vwap", "float8")]
-    if has_trade_count:
-        columns += [("has_trade_count", "bool"), ("trade_count", "int8")]
-    return columns
+_Record = list[_pgcopy.Buffer]
 
 
-def _read_query(columns: list[tuple[str, str]]) -> str:
-    """Fixed-width fields only: optional values travel as (is-present flag, value or 0)."""
-    fields = []
-    for name, _ in columns:
-        if name.startswith("has_"):
-            fields.append(f"{name.removeprefix('has_')} IS NOT NULL")
-        elif name in (VWAP, TRADE_COUNT):
-            fields.append(f"coalesce({name}, 0)")
-        else:
-            fields.append(name)
-    return (
-        f"SELECT {', '.join(fields)} FROM bars "
-        "WHERE symbol_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts"
-    )
+def _chunk_records(
+    batch: _pgchunks.Batch, symbol_ids: list[int], existing: Sequence[asyncpg.Record]
+) -> tuple[list[_Record], list[tuple[int, dt.datetime]]]:
+    """COPY records of the chunks to write, and the keys of stored chunks they replace.
+
+    A chunk not stored yet is packed straight from the batch; a stored one is merged
+    with the batch's bars and kept as it is when the merge changes no byte.
+    """
+    stored = {(row[0], _micros_of(row[1])): row for row in existing}
+    records: list[_Record] = []
+    replaced: list[tuple[int, dt.datetime]] = []
+    for chunk in batch.chunks:
+        symbol_id = symbol_ids[chunk.code]
+        columns = batch.rows(chunk)
+        old = stored.get((symbol_id, chunk.month_start))
+        if old is not None:
+            columns = _pgchunks.merge(_pgchunks.unpack([old]), columns)
+        packed = _pgchunks.pack(columns)
+        if old is not None:
+            if _pgchunks.same_packed(packed, old):
+                continue
+            replaced.append((symbol_id, old[1]))
+        stamps = columns["ts"]
+        records.append(
+            _pgcopy.chunk_record(
+                symbol_id,
+                chunk.month_start - _pgcopy.PG_EPOCH_OFFSET_US,
+                int(stamps[0]),
+                int(stamps[-1]),
+                len(stamps),
+                [packed[name] for name in _pgchunks.PACKED],
+            )
+        )
+    return records, replaced
 
 
-async def _copy_out(raw: asyncpg.Connection, query: str, *args: object) -> bytes:
-    chunks: list[bytes] = []
-
-    async def collect(chunk: bytes) -> None:
-        chunks.append(chunk)
-
-    await raw.copy_from_query(query, *args, output=collect, format="binary")
-    return b"".join(chunks)
+async def _copy_stream(records: list[_Record]) -> AsyncIterator[bytes]:
+    """The binary COPY stream in pieces of a few MB, joined off the event loop."""
+    for group in _pgcopy.stream(records):
+        yield await asyncio.to_thread(b"".join, group)
 
 
-def _decode_bars(symbol: str, columns: list[tuple[str, str]], payload: bytes) -> pa.Table:
-    values = _pgcopy.decode(columns, payload)
-    rows = len(values["ts"])
+def _bar_table(
+    symbol: str, chunks: Sequence[asyncpg.Record], low: dt.datetime, high: dt.datetime
+) -> pa.Table:
+    """One symbol's consecutive chunks as a ``BAR_SCHEMA`` table trimmed to [low, high]."""
+    columns = _pgchunks.unpack(chunks)
+    stamps = columns["ts"]
+    first = int(np.searchsorted(stamps, micros(low) - _pgcopy.PG_EPOCH_OFFSET_US, side="left"))
+    last = int(np.searchsorted(stamps, micros(high) - _pgcopy.PG_EPOCH_OFFSET_US, side="right"))
+    rows = max(last - first, 0)
     table: dict[str, pa.Array] = {
         SYMBOL: pa.DictionaryArray.from_arrays(
             pa.array(np.zeros(rows, dtype=np.int32)), pa.array([symbol])
         ).cast(pa.string()),
-        TIMESTAMP: pa.array(values["ts"] + _pgcopy.PG_EPOCH_OFFSET_US).cast(UTC_TIMESTAMP),
+        TIMESTAMP: pa.array(stamps[first:last] + _pgcopy.PG_EPOCH_OFFSET_US, UTC_TIMESTAMP),
     }
     for name in (*_PRICES, "volume"):
-        table[name] = pa.array(values[name])
+        table[name] = pa.array(columns[name][first:last])
     for name in (VWAP, TRADE_COUNT):
-        if name in values:
-            present = values[f"has_{name}"]
+        if name in columns:
+            present = columns[f"{name}_valid"][first:last]
             if present.any():
-                table[name] = pa.array(values[name], mask=~present)
+                table[name] = pa.array(columns[name][first:last], mask=~present)
     return pa.table(table)
 
 
-class _Batch:
-    """Normalized bars as fixed-width COPY columns, with per-symbol ranges and counts."""
-
-    _CHUNK_ROWS: Final = 250_000
-
-    def __init__(self, bars: pa.Table) -> None:
-        encoded = pc.dictionary_encode(bars.column(SYMBOL)).combine_chunks()
-        self.symbols: list[str] = encoded.dictionary.to_pylist()
-        self._codes = encoded.indices.to_numpy().astype(np.int64)
-        stamps = bars.column(TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
-        self.columns: list[tuple[str, str]] = [("symbol_id", "int4"), ("ts", "timestamptz")]
-        self.values: dict[str, np.ndarray] = {"ts": stamps - _pgcopy.PG_EPOCH_OFFSET_US}
-        for name in _PRICES:
-            self.values[name] = _numpy(bars, name, pa.float64())
-            self.columns.append((name, "float8"))
-        self.values["volume"] = _numpy(bars, "volume", pa.int64())
-        self.columns.append(("volume", "int8"))
-        self._present: dict[str, bool] = {}
-        for name, arrow_type, pg_type in (
-            (VWAP, pa.float64(), "float8"),
-            (TRADE_COUNT, pa.int64(), "int8"),
-        ):
-            if name not in bars.column_names:
-                continue
-            column = bars.column(name).combine_chunks()
-            self._present[name] = column.null_count < len(column)
-            if not self._present[name]:
-                continue
-            if column.null_count:
-                # Partly missing: a validity flag keeps the record fixed-width.
-                self.values[f"has_{name}"] = pc.is_valid(column).to_numpy(zero_copy_only=False)
-                self.columns.append((f"has_{name}", "bool"))
-            self.values[name] = pc.fill_null(column, 0).cast(arrow_type).to_numpy()
-            self.columns.append((name, pg_type))
-        order = np.argsort(self._codes, kind="stable")
-        bounds = np.searchsorted(self._codes[order], np.arange(len(self.symbols) + 1))
-        sorted_stamps = stamps[order]
-        self._first = [int(sorted_stamps[a:b].min()) for a, b in itertools.pairwise(bounds)]
-        self._last = [int(sorted_stamps[a:b].max()) for a, b in itertools.pairwise(bounds)]
-        self._counts = np.diff(bounds).tolist()
-        self.symbol_ids: list[int] = []
-
-    @classmethod
-    def from_bars(cls, bars: pa.Table) -> _Batch:
-        return cls(bars)
-
-    def set_symbol_ids(self, ids: list[int]) -> None:
-        self.symbol_ids = ids
-        self.values["symbol_id"] = np.asarray(ids, dtype=np.int32)[self._codes]
-
-    def has(self, name: str) -> bool:
-        return self._present.get(name, False)
-
-    def ranges(self) -> tuple[list[int], list[dt.datetime], list[dt.datetime]]:
-        return (
-            self.symbol_ids,
-            [_from_micros(value) for value in self._first],
-            [_from_micros(value) for value in self._last],
-        )
-
-    def counts(self) -> list[int]:
-        return list(self._counts)
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.columns]
-
-    @property
-    def needs_staging(self) -> bool:
-        """Validity flags are no ``bars`` columns: such batches go through staging."""
-        return any(name.startswith("has_") for name in self.names)
-
-    async def payload(self) -> AsyncIterator[bytes]:
-        """The binary COPY stream, encoded chunk by chunk off the event loop."""
-        yield _pgcopy.HEADER
-        rows = len(self.values["ts"])
-        for start in range(0, rows, self._CHUNK_ROWS):
-            stop = min(start + self._CHUNK_ROWS, rows)
-            yield await asyncio.to_thread(
-                _pgcopy.encode_records, self.columns, self.values, start, stop
-            )
-        yield _pgcopy.TRAILER
-
-    @property
-    def create_staging_sql(self) -> str:
-        definitions = ", ".join(f"{name} {pg_type}" for name, pg_type in self.columns)
-        return f"CREATE TEMP TABLE {_STAGING} ({definitions}) ON COMMIT DROP"
-
-    @property
-    def upsert_sql(self) -> str:
-        vwap, trades = (self._optional_sql(name) for name in (VWAP, TRADE_COUNT))
-        assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in _UPDATED_COLUMNS)
-        current = ", ".join(f"bars.{name}" for name in _UPDATED_COLUMNS)
-        incoming = ", ".join(f"EXCLUDED.{name}" for name in _UPDATED_COLUMNS)
-        # Re-ingesting identical rows rewrites nothing (no dead tuples, no WAL).
-        return (
-            "INSERT INTO bars (symbol_id, ts, open, high, low, close, volume, vwap, trade_count) "
-            f"SELECT symbol_id, ts, open, high, low, close, volume, {vwap}, {trades} "
-            f"FROM {_STAGING} ON CONFLICT (symbol_id, ts) DO UPDATE SET {assignments} "
-            f"WHERE ({current}) IS DISTINCT FROM ({incoming})"
-        )
-
-    def _optional_sql(self, name: str) -> str:
-        names = set(self.names)
-        if f"has_{name}" in names:
-            return f"CASE WHEN has_{name} THEN {name} END"
-        return name if name in names else "NULL"
+def _utc(instant: dt.datetime) -> dt.datetime:
+    """An aware UTC instant (naive means UTC, as everywhere in the store)."""
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=dt.UTC)
+    return instant.astimezone(dt.UTC)
 
 
-def _numpy(bars: pa.Table, name: str, arrow_type: pa.DataType) -> np.ndarray:
-    values: np.ndarray = bars.column(name).combine_chunks().cast(arrow_type).to_numpy()
-    return values
+def _micros_of(instant: dt.datetime) -> int:
+    return micros(instant)
 
 
 def _from_micros(value: int) -> dt.datetime:
