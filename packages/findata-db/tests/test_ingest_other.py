@@ -83,6 +83,96 @@ async def test_a_parquet_file_with_a_bad_row_names_the_row_and_writes_nothing(
     assert await store.list_symbols() == []
 
 
+def _many_bars(symbols: list[str], per_symbol: int) -> pa.Table:
+    """Valid minute bars, ``per_symbol`` rows of each symbol in turn (written in row groups)."""
+    rows = len(symbols) * per_symbol
+    start = dt.datetime(2024, 7, 1, 13, 30, tzinfo=dt.UTC)
+    minutes = [start + dt.timedelta(minutes=index % per_symbol) for index in range(rows)]
+    opens = [100.0 + index % 7 for index in range(rows)]
+    return pa.table(
+        {
+            "symbol": [name for name in symbols for _ in range(per_symbol)],
+            "timestamp": pa.array(minutes, pa.timestamp("us", tz="UTC")),
+            "open": opens,
+            "high": [value + 1 for value in opens],
+            "low": [value - 1 for value in opens],
+            "close": [value + 0.5 for value in opens],
+            "volume": [10] * rows,
+            "vwap": [None if index % 3 else value for index, value in enumerate(opens)],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "value", "reason"),
+    [
+        pytest.param(2_345, "symbol", "bad symbol!", "invalid symbol 'bad symbol!'", id="symbol"),
+        pytest.param(2_345, "high", 99.0, "high 99.0 is below max(open, close)", id="high"),
+        pytest.param(2_345, "vwap", float("inf"), "vwap is not a finite number", id="vwap"),
+    ],
+)
+async def test_one_bad_row_among_thousands_over_row_groups_is_named(
+    store: MigratableStore, tmp_path: Path, row: int, column: str, value: object, reason: str
+) -> None:
+    # GIVEN 3,000 valid bars in row groups of 500, one value made bad in the 5th group
+    table = _many_bars(["AAA", "BBB", "CCC"], 1_000)
+    index = table.schema.get_field_index(column)
+    values = table.column(column).to_pylist()
+    values[row] = value
+    path = tmp_path / "bars.parquet"
+    pq.write_table(
+        table.set_column(index, column, pa.array(values, table.schema.field(column).type)),
+        path,
+        row_group_size=500,
+    )
+
+    # WHEN ingested
+    with pytest.raises(IngestError) as raised:
+        await ingest_parquet(store, [path])
+
+    # THEN that row (1-based) and its problem are named, and nothing is stored
+    assert raised.value.line == row + 1
+    assert reason in raised.value.reason
+    assert await store.list_symbols() == []
+
+
+async def test_a_symbol_repeating_a_bar_in_a_later_run_is_a_duplicate(
+    store: MigratableStore, tmp_path: Path
+) -> None:
+    # GIVEN runs AAA, BBB, AAA where the second AAA run repeats the first one's bars
+    table = pa.concat_tables([_many_bars(["AAA", "BBB"], 600), _many_bars(["AAA"], 600).slice(599)])
+    path = tmp_path / "bars.parquet"
+    pq.write_table(table, path, row_group_size=500)
+
+    # WHEN ingested
+    with pytest.raises(IngestError) as raised:
+        await ingest_parquet(store, [path])
+
+    # THEN the repeated bar's row is named, and nothing is stored
+    assert raised.value.line == 1_201
+    assert "duplicate bar: AAA" in raised.value.reason
+    assert await store.list_symbols() == []
+
+
+async def test_many_valid_bars_over_row_groups_are_all_stored_in_time_order(
+    store: MigratableStore, tmp_path: Path
+) -> None:
+    # GIVEN 3,000 valid bars of three symbols in row groups of 500, a third of vwap missing
+    table = _many_bars(["AAA", "BBB", "CCC"], 1_000)
+    path = tmp_path / "bars.parquet"
+    pq.write_table(table, path, row_group_size=500)
+
+    # WHEN ingested
+    await ingest_parquet(store, [path])
+    back = await store.read_bars(["AAA", "BBB", "CCC"])
+
+    # THEN every bar is stored as written, vwap nulls included
+    assert back.num_rows == 3_000
+    assert back.column("symbol").to_pylist() == table.column("symbol").to_pylist()
+    assert back.column("close").to_pylist() == table.column("close").to_pylist()
+    assert back.column("vwap").to_pylist() == table.column("vwap").to_pylist()
+
+
 async def test_a_file_that_is_not_parquet_is_a_clear_error(
     store: MigratableStore, tmp_path: Path
 ) -> None:

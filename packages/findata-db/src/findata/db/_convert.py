@@ -257,8 +257,12 @@ def _parse(
 
 
 def _is_string_dictionary(arrow_type: pa.DataType) -> bool:
-    return pa.types.is_dictionary(arrow_type) and (
-        pa.types.is_string(arrow_type.value_type) or pa.types.is_large_string(arrow_type.value_type)
+    return bool(
+        pa.types.is_dictionary(arrow_type)
+        and (
+            pa.types.is_string(arrow_type.value_type)
+            or pa.types.is_large_string(arrow_type.value_type)
+        )
     )
 
 
