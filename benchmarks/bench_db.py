@@ -6,6 +6,9 @@ write, commit -- and prints rows/s; then reads one symbol's two years of minute 
 (196,560 rows) into Arrow and prints the median time. DuckDB reads are shown cold
 (a fresh store: opens the file) and hot (served from the in-process cache).
 
+PostgreSQL also times writes that meet stored chunks (ADR 0014): re-ingesting the
+first file unchanged, and appending one more day of minute bars to every symbol.
+
 Run with ``make bench-db`` (PostgreSQL from FINDATA_BENCH_DATABASE_URL, default the
 local test server; the run uses its own schema and drops it). Not run in CI.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import platform
 import statistics
@@ -85,9 +89,37 @@ async def bench_store(
     async def read() -> None:
         assert (await store.read_bars([symbol])).num_rows == expected
 
-    kind = "hot (cache)" if isinstance(store, DuckDBStore) else "binary COPY"
+    kind = "hot (cache)" if isinstance(store, DuckDBStore) else "monthly chunks"
     read_ms = await median_ms(read, repeat)
     print(f"  {label:<10} read 1 symbol ({expected:,} rows), {kind}: {read_ms:8.2f} ms")
+    await store.disconnect()
+
+
+async def bench_postgres_updates(
+    store: PostgresStore, files: list[Path], symbols: int, folder: Path
+) -> None:
+    """Writes into stored chunks: an unchanged re-ingest (merges, rewrites nothing) and one
+    more day for every symbol (each symbol's last month is merged and rewritten)."""
+    await store.connect()
+    started = time.perf_counter()
+    await ingest_parquet(store, files[:1])
+    seconds = time.perf_counter() - started
+    rows = pq.read_metadata(files[0]).num_rows
+    print(f"  postgres   re-ingest the first file unchanged ({rows:,} rows): {seconds:8.2f} s")
+    info = await store.get_symbol("SYM000")
+    assert info is not None
+    day = info.last_bar.date() + dt.timedelta(days=1)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    path = folder / "next_day.parquet"
+    pq.write_table(minute_bars(symbols=symbols, trading_days=1, first_day=day, seed=7), path)
+    started = time.perf_counter()
+    appended = await ingest_parquet(store, [path])
+    seconds = time.perf_counter() - started
+    print(
+        f"  postgres   append one day to each of {symbols} symbols "
+        f"({appended[0].rows:,} rows): {seconds:8.2f} s"
+    )
     await store.disconnect()
 
 
@@ -125,6 +157,7 @@ async def main() -> None:
                 await admin.execute(f'CREATE SCHEMA "{schema}"')
                 store = PostgresStore(f"{base}{'&' if '?' in base else '?'}schema={schema}")
                 await bench_store("postgres", store, files, rows, symbol, args.repeat)
+                await bench_postgres_updates(store, files, args.symbols, Path(folder))
             finally:
                 await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
                 await admin.close()
