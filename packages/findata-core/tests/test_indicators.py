@@ -14,10 +14,12 @@ from findata.core import (
     INDICATORS,
     InvalidBarsError,
     InvalidParameterError,
+    atr,
     bbands,
     compute_indicator,
     ema,
     macd,
+    obv,
     resample,
     rsi,
     sma,
@@ -258,6 +260,9 @@ def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_na
         (lambda: sma(np.ones(5), 1), "window"),
         (lambda: macd(np.ones(50), 12, 12, 9), "slow"),
         (lambda: stoch(np.ones(5), np.ones(5), np.ones(5), 0), "k_window"),
+        (lambda: ema(np.ones(50), 10.5), "window"),  # type: ignore[arg-type]
+        (lambda: atr(np.ones(50), np.ones(50), np.ones(49)), "values"),
+        (lambda: obv(np.ones(50), np.ones(51)), "values"),
     ],
 )
 def test_given_a_bad_period_when_calling_a_kernel_then_the_parameter_is_named(

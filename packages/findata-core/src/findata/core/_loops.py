@@ -1,0 +1,424 @@
+"""The indicator kernels' inner loops, compiled by Numba.
+
+Each loop is TA-Lib's C definition transcribed: the same running totals, the same
+recurrences and the same order of floating-point operations, so results agree with
+TA-Lib to the last bit or nearly, in one pass over the data like TA-Lib's own code
+(docs/decisions/0004-indicator-loops-compiled-with-numba.md). NumPy formulations need
+several passes and a scalar scan (``cumsum``, ``lfilter``) per recursion, 3-13x TA-Lib.
+
+Inputs are contiguous float64 arrays already checked by :mod:`findata.core._kernels`;
+outputs are float64 with NaN over TA-Lib's lookback. This module imports Numba, which
+costs ~1 s, so :mod:`findata.core._kernels` imports it on the first indicator only.
+Compiled code is cached on disk (``cache=True``: next to this file when writable, else
+in ``NUMBA_CACHE_DIR`` or the user's cache directory), so only the first process pays
+the compilation.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+Loop = TypeVar("Loop", bound=Callable[..., Any])
+
+TA_EPSILON = 1e-8
+"""TA-Lib's TA_IS_ZERO threshold: a denominator below it counts as zero."""
+
+
+def _compiled(*signatures: Any) -> Callable[[Loop], Loop]:
+    """Compile a loop to machine code, cached on disk when a writable place exists.
+
+    With ``signatures`` the loop is compiled (or loaded from the cache) when this module
+    is imported, once for read-only and writable arrays alike (Arrow's zero-copy arrays
+    are read-only, and a second variant would be compiled for them); without, on its
+    first call from another loop. ``error_model="numpy"`` makes a division by zero give
+    inf/NaN as NumPy does and skips the checks. No ``fastmath``: it would reorder the
+    arithmetic that keeps results equal to TA-Lib's.
+    """
+
+    def compile_loop(loop: Loop) -> Loop:
+        options: dict[str, Any] = {"nogil": True, "error_model": "numpy"}
+        jit = functools.partial(numba.njit, list(signatures)) if signatures else numba.njit
+        try:
+            compiled = cast(Loop, jit(cache=True, **options)(loop))
+        except RuntimeError as error:  # no writable cache directory at all
+            warnings.warn(
+                f"findata-core: Numba cannot cache {loop.__name__} ({error}); it is "
+                "compiled in every process. Set NUMBA_CACHE_DIR to a writable directory.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            compiled = cast(Loop, jit(cache=False, **options)(loop))
+        return compiled
+
+    return compile_loop
+
+
+_ARRAY = numba.types.Array(numba.float64, 1, "C", readonly=True)
+_OUT = numba.float64[::1]
+_INT = numba.int64
+_FLOAT = numba.float64
+_THREE = numba.types.UniTuple(_OUT, 3)  # type: ignore[no-untyped-call]
+_TWO = numba.types.UniTuple(_OUT, 2)  # type: ignore[no-untyped-call]
+
+
+@_compiled()
+def _lookback(length: int, lookback: int) -> F64:
+    """An output array whose first ``lookback`` values are NaN."""
+    out = np.empty(length)
+    out[: min(lookback, length)] = np.nan
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _INT))
+def sma(values: F64, window: int) -> F64:
+    """TA-Lib ``TA_INT_SMA``: a running total, add the newest value, drop the oldest."""
+    out = _lookback(len(values), window - 1)
+    if len(values) < window:
+        return out
+    total = 0.0
+    for today in range(window - 1):
+        total += values[today]
+    for today in range(window - 1, len(values)):
+        total += values[today]
+        out[today] = total / window
+        total -= values[today - window + 1]
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _INT, _FLOAT, _INT))
+def ema(values: F64, window: int, k: float, start: int) -> F64:
+    """TA-Lib ``TA_INT_EMA`` from bar ``start``: seeded with the mean of the ``window``
+    values ending there, then ``previous + k * (value - previous)``."""
+    out = _lookback(len(values), start)
+    if start >= len(values):
+        return out
+    total = 0.0
+    for today in range(start - window + 1, start + 1):
+        total += values[today]
+    previous = total / window
+    out[start] = previous
+    for today in range(start + 1, len(values)):
+        previous = ((values[today] - previous) * k) + previous
+        out[today] = previous
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _INT))
+def wma(values: F64, window: int) -> F64:
+    """TA-Lib ``WMA``: the weighted sum gains ``window`` x the new value and loses the
+    plain sum of the previous window, never a difference of two huge totals. Like TA-Lib
+    0.8, both totals are rebuilt from the window every ``8 * window`` bars, so rounding
+    cannot build up over a long series."""
+    out = _lookback(len(values), window - 1)
+    if len(values) < window:
+        return out
+    divider = float(window * (window + 1) // 2)
+    plain = 0.0
+    weighted = 0.0
+    for today in range(window - 1):
+        plain += values[today]
+        weighted += values[today] * (today + 1)
+    until_rebuild = 8 * window
+    trailing = 0.0
+    for today in range(window - 1, len(values)):
+        value = values[today]
+        plain += value
+        plain -= trailing
+        weighted += value * window
+        until_rebuild -= 1
+        if until_rebuild <= 0:
+            until_rebuild = 8 * window
+            plain = 0.0
+            weighted = 0.0
+            for weight in range(1, window + 1):
+                oldest_first = values[today - window + weight]
+                plain += oldest_first
+                weighted += oldest_first * weight
+        trailing = values[today - window + 1]
+        out[today] = weighted / divider
+        weighted -= plain
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _INT))
+def rsi(values: F64, window: int) -> F64:
+    """TA-Lib ``RSI``: Wilder's average gain and loss, seeded with the mean of the first
+    ``window`` changes; 0 when both averages are (nearly) zero.
+
+    Each step is ``average * (window - 1) / window + change / window``, TA-Lib's
+    smoothing arranged so the division is not on the loop's dependency chain (2x
+    faster; agrees with TA-Lib 0.8 to ~2e-15 relative, as TA-Lib's own order does).
+    """
+    out = _lookback(len(values), window)
+    if len(values) <= window:
+        return out
+    gain = 0.0
+    loss = 0.0
+    for today in range(1, window + 1):
+        change = values[today] - values[today - 1]
+        if change < 0:
+            loss -= change
+        else:
+            gain += change
+    loss /= window
+    gain /= window
+    total = gain + loss
+    out[window] = 100.0 * (gain / total) if not -TA_EPSILON < total < TA_EPSILON else 0.0
+    keep = (window - 1) / window
+    for today in range(window + 1, len(values)):
+        change = values[today] - values[today - 1]
+        gain = gain * keep + max(change, 0.0) / window
+        loss = loss * keep + max(-change, 0.0) / window
+        total = gain + loss
+        out[today] = 100.0 * (gain / total) if not -TA_EPSILON < total < TA_EPSILON else 0.0
+    return out
+
+
+@_compiled(_THREE(_ARRAY, _INT, _INT, _INT))
+def macd(values: F64, fast: int, slow: int, signal: int) -> tuple[F64, F64, F64]:
+    """TA-Lib ``MACD``: both EMAs seeded at bar ``slow - 1`` (each with the mean of its
+    window ending there), the signal EMA with the mean of the first ``signal`` MACD
+    values; every output starts at bar ``slow + signal - 2``."""
+    length = len(values)
+    lookback = slow + signal - 2
+    line = _lookback(length, lookback)
+    signal_line = _lookback(length, lookback)
+    histogram = _lookback(length, lookback)
+    if lookback >= length:
+        return line, signal_line, histogram
+    k_fast = 2.0 / (fast + 1)
+    k_slow = 2.0 / (slow + 1)
+    k_signal = 2.0 / (signal + 1)
+    start = slow - 1
+    fast_total = 0.0
+    for today in range(start - fast + 1, start + 1):
+        fast_total += values[today]
+    slow_total = 0.0
+    for today in range(slow):
+        slow_total += values[today]
+    fast_ema = fast_total / fast
+    slow_ema = slow_total / slow
+    signal_total = fast_ema - slow_ema
+    for today in range(start + 1, lookback + 1):
+        fast_ema = ((values[today] - fast_ema) * k_fast) + fast_ema
+        slow_ema = ((values[today] - slow_ema) * k_slow) + slow_ema
+        signal_total += fast_ema - slow_ema
+    signal_ema = signal_total / signal
+    line[lookback] = fast_ema - slow_ema
+    signal_line[lookback] = signal_ema
+    histogram[lookback] = line[lookback] - signal_ema
+    for today in range(lookback + 1, length):
+        fast_ema = ((values[today] - fast_ema) * k_fast) + fast_ema
+        slow_ema = ((values[today] - slow_ema) * k_slow) + slow_ema
+        value = fast_ema - slow_ema
+        # A 1-bar EMA is the value itself (TA-Lib copies; the formula would round).
+        signal_ema = value if signal == 1 else ((value - signal_ema) * k_signal) + signal_ema
+        line[today] = value
+        signal_line[today] = signal_ema
+        histogram[today] = value - signal_ema
+    return line, signal_line, histogram
+
+
+@_compiled(_THREE(_ARRAY, _INT, _FLOAT))
+def bbands(values: F64, window: int, stddev: float) -> tuple[F64, F64, F64]:
+    """TA-Lib ``BBANDS`` with an SMA: the middle band is TA-Lib's running-total SMA, the
+    variance TA-Lib 0.8's ``var``: running sums of deviations from a shift near the
+    window, so E[d^2] - E[d]^2 never subtracts two ~mean^2 quantities, rebuilt from the
+    window (shift = its mean) when cancellation looms, when a large value leaves, and
+    every ``32 * window`` bars. A variance below 1e-8 counts as zero, as in TA-Lib
+    before 0.8 (``TA_IS_ZERO_OR_NEG``; docs/decisions/0003-talib-compatibility-details.md).
+    """
+    length = len(values)
+    upper = _lookback(length, window - 1)
+    middle = _lookback(length, window - 1)
+    lower = _lookback(length, window - 1)
+    if length < window:
+        return upper, middle, lower
+    inverse = 1.0 / window
+    shift = values[0]
+    total = 0.0
+    shifted = 0.0
+    squares = 0.0
+    for today in range(window - 1):
+        total += values[today]
+        deviation = values[today] - shift
+        shifted += deviation
+        squares += deviation * deviation
+    until_rebuild = 32 * window
+    for today in range(window - 1, length):
+        value = values[today]
+        oldest = values[today - window + 1]
+        total += value
+        mean = total / window
+        total -= oldest
+        deviation = value - shift
+        shifted += deviation
+        squares += deviation * deviation
+        shifted_mean = shifted * inverse
+        variance = squares * inverse - shifted_mean * shifted_mean
+        deviation = oldest - shift
+        shifted -= deviation
+        deviation *= deviation
+        squares -= deviation
+        until_rebuild -= 1
+        if variance < 1e-6 * (squares * inverse) or deviation > 1e6 * squares or until_rebuild <= 0:
+            until_rebuild = 32 * window
+            window_total = 0.0
+            for i in range(today - window + 1, today + 1):
+                window_total += values[i]
+            shift = window_total * inverse
+            shifted = 0.0
+            squares = 0.0
+            for i in range(today - window + 1, today + 1):
+                deviation = values[i] - shift
+                shifted += deviation
+                squares += deviation * deviation
+            shifted_mean = shifted * inverse
+            variance = squares * inverse - shifted_mean * shifted_mean
+            if variance < 1e-12 * (squares * inverse):
+                variance = 0.0
+            deviation = oldest - shift
+            shifted -= deviation
+            squares -= deviation * deviation
+        width = 0.0 if variance < TA_EPSILON else math.sqrt(variance) * stddev
+        upper[today] = mean + width
+        middle[today] = mean
+        lower[today] = mean - width
+    return upper, middle, lower
+
+
+@_compiled()
+def _true_range_at(high: F64, low: F64, close: F64, today: int) -> float:
+    """TA-Lib ``TRANGE`` of one bar: the largest of high - low and the distances of
+    the previous close from the high and from the low."""
+    previous = close[today - 1]
+    greatest: float = high[today] - low[today]
+    from_high = abs(previous - high[today])
+    if from_high > greatest:
+        greatest = from_high
+    from_low = abs(previous - low[today])
+    if from_low > greatest:
+        greatest = from_low
+    return greatest
+
+
+@_compiled(_OUT(_ARRAY, _ARRAY, _ARRAY))
+def true_range(high: F64, low: F64, close: F64) -> F64:
+    """TA-Lib ``TRANGE``; NaN on bar 0, which has no previous close."""
+    out = _lookback(len(close), 1)
+    for today in range(1, len(close)):
+        out[today] = _true_range_at(high, low, close, today)
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _ARRAY, _ARRAY, _INT))
+def atr(high: F64, low: F64, close: F64, window: int) -> F64:
+    """TA-Lib ``ATR`` (window >= 2): Wilder's smoothing of the true range, seeded with
+    the mean of the first ``window`` true ranges."""
+    out = _lookback(len(close), window)
+    if len(close) <= window:
+        return out
+    total = 0.0
+    for today in range(1, window + 1):
+        total += _true_range_at(high, low, close, today)
+    average = total / window
+    out[window] = average
+    keep = (window - 1) / window  # Wilder's smoothing arranged as in rsi
+    for today in range(window + 1, len(close)):
+        average = average * keep + _true_range_at(high, low, close, today) / window
+        out[today] = average
+    return out
+
+
+@_compiled(_TWO(_ARRAY, _ARRAY, _ARRAY, _INT, _INT, _INT))
+def stoch(
+    high: F64, low: F64, close: F64, k_window: int, k_smooth: int, d_window: int
+) -> tuple[F64, F64]:
+    """TA-Lib ``STOCH`` with SMA smoothing: fast %K from the lowest low and highest high
+    of ``k_window`` bars (tracked like TA-Lib: rescan only when the extreme leaves the
+    window), 0 when the range / 100 is below 1e-8 (TA-Lib 0.8 divides by the range and
+    then scales by 100); slow %K its ``k_smooth`` SMA and %D
+    the ``d_window`` SMA of slow %K, both from bar ``k_window + k_smooth + d_window - 3``."""
+    length = len(close)
+    lookback = k_window + k_smooth + d_window - 3
+    slow_k = _lookback(length, lookback)
+    slow_d = _lookback(length, lookback)
+    if length <= lookback:
+        return slow_k, slow_d
+    fast_k = np.empty(length)
+    lowest_at = -1
+    highest_at = -1
+    lowest = 0.0
+    highest = 0.0
+    for today in range(k_window - 1, length):
+        trailing = today - k_window + 1
+        if lowest_at < trailing:
+            lowest_at = trailing
+            lowest = low[trailing]
+            for i in range(trailing + 1, today + 1):
+                if low[i] < lowest:
+                    lowest_at = i
+                    lowest = low[i]
+        elif low[today] <= lowest:
+            lowest_at = today
+            lowest = low[today]
+        if highest_at < trailing:
+            highest_at = trailing
+            highest = high[trailing]
+            for i in range(trailing + 1, today + 1):
+                if high[i] > highest:
+                    highest_at = i
+                    highest = high[i]
+        elif high[today] >= highest:
+            highest_at = today
+            highest = high[today]
+        spread = highest - lowest
+        fast_k[today] = (
+            0.0 if spread / 100.0 < TA_EPSILON else (close[today] - lowest) / spread * 100.0
+        )
+    first_k = k_window + k_smooth - 2
+    total = 0.0
+    for today in range(k_window - 1, first_k):
+        total += fast_k[today]
+    for today in range(first_k, length):
+        total += fast_k[today]
+        slow_k[today] = total / k_smooth
+        total -= fast_k[today - k_smooth + 1]
+    total = 0.0
+    for today in range(first_k, lookback):
+        total += slow_k[today]
+    for today in range(lookback, length):
+        total += slow_k[today]
+        slow_d[today] = total / d_window
+        total -= slow_k[today - d_window + 1]
+    slow_k[:lookback] = np.nan
+    return slow_k, slow_d
+
+
+@_compiled(_OUT(_ARRAY, _ARRAY))
+def obv(values: F64, volume: F64) -> F64:
+    """TA-Lib ``OBV``: from the first bar's volume, add the volume of a bar that closed
+    higher than the previous one, subtract that of one that closed lower."""
+    out = np.empty(len(values))
+    if len(values) == 0:
+        return out
+    total = volume[0]
+    previous = values[0]
+    for today in range(len(values)):
+        value = values[today]
+        if value > previous:
+            total += volume[today]
+        elif value < previous:
+            total -= volume[today]
+        out[today] = total
+        previous = value
+    return out
