@@ -3,8 +3,13 @@
 Ingests ~10M generated 1-minute bars (51 symbols x 196,560 bars, benchmarks/_data.py)
 from Parquet files through ``ingest_parquet`` -- end to end: read, type, validate,
 write, commit -- and prints rows/s; then reads one symbol's two years of minute bars
-(196,560 rows) into Arrow and prints the median time. DuckDB reads are shown cold
-(a fresh store: opens the file) and hot (served from the in-process cache).
+(196,560 rows) into Arrow and prints the median time. DuckDB reads are shown
+- "open": a fresh store's first read (opens the file, scans, builds Arrow);
+- "after a change": the first read on a connected store (one that has read before,
+  as a serving worker) after another process committed a write; timed right when
+  the new data version appears, and again 100 ms later (the store re-opens its read
+  connection in the background once the writer is done, ADR 0011);
+- "hot": served from the in-process cache.
 
 PostgreSQL also times writes that meet stored chunks (ADR 0014): re-ingesting the
 first file unchanged, and appending one more day of minute bars to every symbol.
@@ -77,14 +82,7 @@ async def bench_store(
 
     expected = (await store.get_symbol(symbol)).bar_count  # type: ignore[union-attr]
     if isinstance(store, DuckDBStore):
-
-        async def cold() -> None:
-            fresh = DuckDBStore(store.path)
-            await fresh.connect()
-            assert (await fresh.read_bars([symbol])).num_rows == expected
-
-        cold_ms = await median_ms(cold, repeat)
-        print(f"  {label:<10} read 1 symbol ({expected:,} rows), cold: {cold_ms:8.2f} ms")
+        await bench_duckdb_cold(label, store, symbol, expected, repeat)
 
     async def read() -> None:
         assert (await store.read_bars([symbol])).num_rows == expected
@@ -121,6 +119,75 @@ async def bench_postgres_updates(
         f"({appended[0].rows:,} rows): {seconds:8.2f} s"
     )
     await store.disconnect()
+
+
+WRITER = """
+import asyncio, datetime as dt, sys
+import pyarrow as pa
+from findata.db import DuckDBStore
+
+async def main(path):
+    store = DuckDBStore(path)
+    start = dt.datetime(2030, 1, 2, 15, tzinfo=dt.UTC)
+    for count, _ in enumerate(sys.stdin):
+        bar = pa.table({"symbol": ["BENCHW"], "timestamp": pa.array(
+            [start + dt.timedelta(minutes=count)], pa.timestamp("us", tz="UTC")),
+            "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0], "volume": [1]})
+        await store.write_bars(bar, source="bench", bar_kind="intraday")
+        print("ok", flush=True)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def bench_duckdb_cold(
+    label: str, store: DuckDBStore, symbol: str, expected: int, repeat: int
+) -> None:
+    """Reads that miss the cache: a fresh store, and a serving store after a change."""
+
+    async def fresh_store() -> None:
+        fresh = DuckDBStore(store.path)
+        await fresh.connect()
+        assert (await fresh.read_bars([symbol])).num_rows == expected
+        await fresh.disconnect()
+
+    open_ms = await median_ms(fresh_store, repeat)
+    print(f"  {label:<10} read 1 symbol ({expected:,} rows), open: {open_ms:8.2f} ms")
+
+    await store.disconnect()  # from here on, a serving store: connected, has read before
+    await store.connect()
+    writer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        WRITER,
+        store.path,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert writer.stdin is not None
+    assert writer.stdout is not None
+    try:
+        for pause, name in ((0.0, "at once"), (0.1, "+100 ms")):
+            samples = []
+            for _ in range(repeat + 1):
+                assert (await store.read_bars([symbol])).num_rows == expected  # warm
+                before = await store.data_version()
+                writer.stdin.write(b"write\n")
+                await writer.stdin.drain()
+                assert (await writer.stdout.readline()).strip() == b"ok"
+                assert await store.data_version() != before
+                await asyncio.sleep(pause)
+                started = time.perf_counter()
+                assert (await store.read_bars([symbol])).num_rows == expected
+                samples.append(time.perf_counter() - started)
+            ms = statistics.median(samples[1:]) * 1e3
+            print(
+                f"  {label:<10} read 1 symbol ({expected:,} rows), first after a change "
+                f"in another process, {name}: {ms:8.2f} ms"
+            )
+    finally:
+        writer.stdin.close()
+        await writer.wait()
 
 
 async def main() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -133,3 +137,123 @@ async def test_a_version_file_that_cannot_be_written_falls_back_to_the_file_iden
     # THEN the write stands, and the version still changed (no stale token is left)
     assert (await file_store.read_bars(["AAA"])).num_rows == 3
     assert await file_store.data_version() != before
+
+
+WRITE_IN_ANOTHER_PROCESS = """
+import asyncio, datetime as dt, sys
+import pyarrow as pa
+from findata.db import DuckDBStore
+
+bars = pa.table({
+    "symbol": ["NEW"],
+    "timestamp": pa.array([dt.datetime(2024, 1, 2, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")),
+    "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0], "volume": [1],
+})
+asyncio.run(DuckDBStore(sys.argv[1], lock_timeout=20).write_bars(bars, source="other"))
+"""
+
+
+def _announce_a_dead_writer(path: str) -> None:
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    Path(f"{path}.writing").write_text(str(gone.pid), encoding="ascii")
+
+
+def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    opened: list[str] = []
+    real_connect = duckdb.connect
+
+    def counting_connect(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
+        opened.append(str(args[0]))
+        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(duckdb_module.duckdb, "connect", counting_connect)
+    return opened
+
+
+async def test_reads_of_different_symbols_share_one_open_connection(
+    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two stored symbols, one of them read once
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.write_bars(make_bars("BBB", 4), source="test")
+    await file_store.read_bars(["AAA"])
+    opened = _count_connects(monkeypatch)
+
+    # WHEN the other symbol (not cached) is read
+    bars = await file_store.read_bars(["BBB"])
+
+    # THEN it came from the connection already open
+    assert bars.num_rows == 4
+    assert opened == []
+
+
+async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a reader holding its connection (never idle long enough to let go)
+    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
+    await reader.migrate()
+    await reader.write_bars(make_bars("AAA", 3), source="test")
+    assert (await reader.read_bars(["AAA"])).num_rows == 3
+
+    # WHEN another process writes (it announces itself; the reader lets go)
+    write = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    # THEN the write succeeded, and the reader sees it and reads on
+    assert write.returncode == 0, write.stderr
+    assert [info.symbol for info in await reader.list_symbols()] == ["AAA", "NEW"]
+    assert (await reader.read_bars(["NEW"])).num_rows == 1
+    assert not await asyncio.to_thread(Path(f"{reader.path}.writing").exists)
+    await reader.disconnect()
+
+
+async def test_an_idle_read_connection_is_let_go_for_writers_that_do_not_announce(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a store that read a moment ago and lets go after 50 ms unused
+    store = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=0.05)
+    await store.migrate()
+    await store.write_bars(make_bars("AAA", 3), source="test")
+    await store.read_bars(["AAA"])
+
+    # WHEN a plain read-write DuckDB connection is attempted until it succeeds
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            duckdb.connect(store.path).close()
+            opened = True
+            break
+        except duckdb.Error:
+            if time.monotonic() > deadline:
+                opened = False
+                break
+            await asyncio.sleep(0.02)
+
+    # THEN the foreign writer got in once the store was idle
+    assert opened
+
+
+async def test_a_write_announcement_left_by_a_killed_writer_is_ignored(
+    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN stored bars and a `.writing` file naming a process that no longer exists
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.write_bars(make_bars("BBB", 4), source="test")
+    await asyncio.to_thread(_announce_a_dead_writer, file_store.path)
+    await file_store.read_bars(["AAA"])
+    opened = _count_connects(monkeypatch)
+
+    # WHEN another symbol is read
+    bars = await file_store.read_bars(["BBB"])
+
+    # THEN reads still keep their connection open
+    assert bars.num_rows == 4
+    assert opened == []

@@ -1,10 +1,13 @@
 """The embedded DuckDB store: one file, shared by short-lived connections.
 
 DuckDB lets one process hold a file read-write, and no process may hold it
-read-only meanwhile. So every operation opens the file, does its work and closes
-it, retrying with jittered backoff while another process holds a conflicting
-lock; reads are cached in-process per data version, and the data version is a
-small side file that readers check without opening the database. See
+read-only meanwhile. Writes open the file, commit and close it, retrying with
+jittered backoff while another process holds a conflicting lock. Reads share one
+read-only connection per process and file, kept open between reads (opening
+costs more than a one-symbol read) but released as soon as a writer announces
+itself in a side file, and after ``hold_idle`` seconds unused. Reads are cached
+in-process per data version, and the data version is a small side file that
+readers check without opening the database. See
 docs/decisions/0011-duckdb-multi-process-access.md.
 """
 
@@ -18,7 +21,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -72,6 +75,164 @@ def _path_lock(path: str) -> threading.Lock:
         return _PATH_LOCKS.setdefault(path, threading.Lock())
 
 
+_WATCH_INTERVAL: Final = 0.02
+"""How often a held read connection checks for a waiting writer and idleness (s)."""
+_REWARM_WAIT: Final = 60.0
+"""How long a reader released for a writer waits to re-open once it is done (s)."""
+
+
+def _intent_path(path: str) -> Path:
+    return Path(f"{path}.writing")
+
+
+def _writer_waiting(path: str) -> bool:
+    """Whether a live process announced that it wants to write ``path``.
+
+    A missing side file costs one failed ``open``; a stale one (its writer was
+    killed) is ignored, so it cannot pin readers to per-read opening forever.
+    """
+    try:
+        text = _intent_path(path).read_text(encoding="ascii")
+    except (FileNotFoundError, OSError):
+        return False
+    try:
+        pid = int(text.strip() or "0")
+    except ValueError:
+        return True  # being written right now
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def _write_intent(path: str) -> Iterator[Callable[[], None]]:
+    """Announce a write in ``<file>.writing`` (our pid) until the file is closed.
+
+    Yields ``renew()``, called on every retry: if another writer removed the file
+    when it finished, ours is back within one backoff step, so readers that keep
+    reading cannot starve a writer.
+    """
+    intent = _intent_path(path)
+    token = str(os.getpid())
+
+    def renew() -> None:
+        try:
+            if not intent.exists():
+                intent.write_text(token, encoding="ascii")
+        except OSError as error:  # read-only folder: writers still get in at idle
+            logger.debug("cannot announce a write of %s: %s", path, error)
+
+    renew()
+    try:
+        yield renew
+    finally:
+        try:
+            if intent.read_text(encoding="ascii") == token:
+                intent.unlink()
+        except OSError:
+            pass
+
+
+class _SharedReader:
+    """The read-only connection of one file in this process, held between reads.
+
+    Every access happens under the file's path lock. A daemon thread closes the
+    connection when a writer announces itself (then re-opens it once the writer
+    is done, if it had been in use) or after ``idle`` seconds without a read.
+    """
+
+    def __init__(self, path: str, lock: threading.Lock) -> None:
+        self.path = path
+        self.lock = lock
+        self.idle = 0.0
+        self.conn: duckdb.DuckDBPyConnection | None = None
+        self.last_used = 0.0
+        self._watcher: threading.Thread | None = None
+
+    def connection(
+        self, connect: Callable[[], duckdb.DuckDBPyConnection]
+    ) -> duckdb.DuckDBPyConnection | None:
+        """The held connection (opened with ``connect`` if needed); ``None`` while a
+        writer waits or holding is off: then the caller opens for one read only."""
+        if self.idle <= 0 or _writer_waiting(self.path):
+            self.close()
+            return None
+        if self.conn is None:
+            self.conn = connect()
+        self.last_used = time.monotonic()
+        self._watch()
+        return self.conn
+
+    def close(self) -> None:
+        if self.conn is not None:
+            conn, self.conn = self.conn, None
+            with contextlib.suppress(duckdb.Error):
+                conn.close()
+
+    def _watch(self) -> None:
+        if self._watcher is None or not self._watcher.is_alive():
+            self._watcher = threading.Thread(
+                target=self._run, name=f"duckdb-reader:{Path(self.path).name}", daemon=True
+            )
+            self._watcher.start()
+
+    def _run(self) -> None:
+        rewarm_until = 0.0
+        while True:
+            time.sleep(_WATCH_INTERVAL)
+            with self.lock:
+                if threading.current_thread() is not self._watcher:
+                    return
+                now = time.monotonic()
+                waiting = _writer_waiting(self.path)
+                if self.conn is not None:
+                    if waiting:
+                        self.close()
+                        # Re-open after the writer if reads were recent (bounded wait).
+                        rewarm_until = now + _REWARM_WAIT
+                    elif now - self.last_used > self.idle:
+                        self.close()
+                        self._watcher = None
+                        return
+                    continue
+                if waiting and now < rewarm_until:
+                    continue
+                if not waiting and now < rewarm_until and self.idle > 0:
+                    # The writer is done: open again now, so the first read of the
+                    # new data does not pay the open.
+                    with contextlib.suppress(duckdb.Error):
+                        self.conn = duckdb.connect(self.path, read_only=True)
+                        self.last_used = now
+                        rewarm_until = 0.0
+                        continue
+                self._watcher = None
+                return
+
+
+_READERS: dict[str, _SharedReader] = {}
+
+
+def _forget_readers_after_fork() -> None:
+    """A forked child must not use (or close) its parent's connections: drop them."""
+    for reader in _READERS.values():
+        reader.conn = None
+        reader._watcher = None
+
+
+os.register_at_fork(after_in_child=_forget_readers_after_fork)
+
+
+def _shared_reader(path: str, lock: threading.Lock) -> _SharedReader:
+    with _PATH_LOCKS_GUARD:
+        return _READERS.setdefault(path, _SharedReader(path, lock))
+
+
 def _is_lock_conflict(error: duckdb.Error) -> bool:
     message = str(error)
     return "lock" in message.lower() or "different configuration" in message
@@ -82,7 +243,8 @@ class DuckDBStore:
 
     ``lock_timeout`` bounds how long an operation waits for another process's
     conflicting lock before raising ``StoreUnavailableError``; ``cache_rows``
-    bounds the in-process read cache.
+    bounds the in-process read cache; ``hold_idle`` is how long the process's
+    read connection to the file stays open unused (0: open per read).
     """
 
     url_scheme: str = "duckdb"
@@ -93,6 +255,7 @@ class DuckDBStore:
         *,
         lock_timeout: float = 30.0,
         cache_rows: int = 4_000_000,
+        hold_idle: float = 2.0,
     ) -> None:
         raw = os.fspath(path)
         self._memory = raw == MEMORY
@@ -101,6 +264,10 @@ class DuckDBStore:
         self._version_file = Path(f"{self.path}.version")
         self._lock = threading.Lock() if self._memory else _path_lock(self.path)
         self._memory_conn: duckdb.DuckDBPyConnection | None = None
+        self._reader: _SharedReader | None = None
+        if not self._memory:
+            self._reader = _shared_reader(self.path, self._lock)
+            self._reader.idle = hold_idle
         self._bars_cache: VersionedCache[pa.Table] = VersionedCache(cache_rows)
         self._symbols_cache: VersionedCache[list[SymbolInfo]] = VersionedCache(cache_rows)
 
@@ -117,7 +284,7 @@ class DuckDBStore:
     # -- lifecycle -----------------------------------------------------------
 
     async def connect(self) -> None:
-        """Open the in-memory database; a file is opened per operation instead."""
+        """Open the in-memory database; a file's read connection opens at the first read."""
         if self._memory and self._memory_conn is None:
             self._memory_conn = duckdb.connect(MEMORY)
 
@@ -125,6 +292,8 @@ class DuckDBStore:
         if self._memory_conn is not None:
             self._memory_conn.close()
             self._memory_conn = None
+        if self._reader is not None:
+            await asyncio.to_thread(self._release_reader)
         self._bars_cache.clear()
         self._symbols_cache.clear()
 
@@ -203,21 +372,55 @@ class DuckDBStore:
                 return
             if not write and not os.path.exists(self.path):
                 raise StoreError(f"no database at {self.path}: run `findata db migrate`")
-            conn = self._connect_with_retry(write=write)
-            try:
-                yield conn
-            except duckdb.CatalogException as error:
-                raise StoreError(f"{self.path}: {_NOT_MIGRATED} ({error})") from error
-            except duckdb.IOException as error:
-                # Disk full, I/O error...: the transaction was rolled back, the file is intact.
-                raise StoreError(f"cannot write {self.path}: {error}") from error
-            finally:
+            assert self._reader is not None
+            if write:
+                # DuckDB refuses a read-write open beside our own read-only one.
+                self._reader.close()
+            else:
+                held = self._reader.connection(lambda: self._connect_with_retry(write=False))
+                if held is not None:
+                    yield from self._use_held(held)
+                    return
+            with contextlib.ExitStack() as stack:
+                renew = stack.enter_context(_write_intent(self.path)) if write else None
+                conn = self._connect_with_retry(write=write, on_retry=renew)
+                stack.callback(self._close_operation, conn)
                 try:
-                    conn.close()
-                except duckdb.IOException as error:  # the checkpoint at close failed
+                    yield conn
+                except duckdb.CatalogException as error:
+                    raise StoreError(f"{self.path}: {_NOT_MIGRATED} ({error})") from error
+                except duckdb.IOException as error:
+                    # Disk full, I/O error...: the transaction was rolled back, the file is intact.
                     raise StoreError(f"cannot write {self.path}: {error}") from error
 
-    def _connect_with_retry(self, *, write: bool) -> duckdb.DuckDBPyConnection:
+    def _use_held(self, held: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the held read connection, for one operation (under the path lock)."""
+        assert self._reader is not None
+        cursor = held.cursor()
+        try:
+            yield cursor
+        except duckdb.CatalogException as error:
+            raise StoreError(f"{self.path}: {_NOT_MIGRATED} ({error})") from error
+        except duckdb.Error:
+            self._reader.close()  # do not keep a connection that failed
+            raise
+        finally:
+            cursor.close()
+
+    def _release_reader(self) -> None:
+        assert self._reader is not None
+        with self._lock:
+            self._reader.close()
+
+    def _close_operation(self, conn: duckdb.DuckDBPyConnection) -> None:
+        try:
+            conn.close()
+        except duckdb.IOException as error:  # the checkpoint at close failed
+            raise StoreError(f"cannot write {self.path}: {error}") from error
+
+    def _connect_with_retry(
+        self, *, write: bool, on_retry: Callable[[], None] | None = None
+    ) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.lock_timeout
         delay = 0.005
         attempts = 0
@@ -237,6 +440,8 @@ class DuckDBStore:
             # Jitter keeps several workers from retrying in lockstep.
             time.sleep(delay * random.uniform(0.5, 1.5))  # noqa: S311 - not cryptographic
             delay = min(delay * 2, 0.25)
+            if on_retry is not None:
+                on_retry()
 
     # -- migrations --------------------------------------------------------------
 
@@ -434,13 +639,24 @@ class DuckDBStore:
                     [source, now, symbols],
                 )
                 version = self._bump_version(conn)
+                # The symbol list as of this commit: the next file of an ingest asks
+                # for it, and opening the file again would cost more than this query.
+                infos = [
+                    _symbol_info(row)
+                    for row in conn.execute(
+                        f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol"
+                    ).fetchall()
+                ]
                 conn.commit()
             except BaseException:
                 conn.rollback()
                 raise
             finally:
                 conn.unregister("staging_bars")
-            self._publish_version(version)
+        # Published once the file is closed and no longer announced: a reader that
+        # sees the new token finds the file free instead of retrying against our lock.
+        self._publish_version(version)
+        self._symbols_cache.put(version, "symbols", infos, len(infos))
         return int(normalized.num_rows)
 
 
