@@ -63,23 +63,22 @@ def pack(columns: Columns) -> Packed:
 
 
 def unpack(chunks: Sequence[Mapping[str, bytes | None]]) -> Columns:
-    """Native columns of consecutive chunks (rows with the ``PACKED`` fields)."""
-    columns = {
-        name: _native(b"".join(_bytes(chunk[name]) for chunk in chunks), name) for name in REQUIRED
-    }
+    """Native columns of consecutive chunks (rows with the ``PACKED`` fields).
+
+    Each chunk is byte-swapped straight into its slice of the result: no joined copy.
+    """
+    counts = [len(_bytes(chunk["ts"])) // 8 for chunk in chunks]
+    columns = {name: _native(name, [chunk[name] for chunk in chunks], counts) for name in REQUIRED}
     for name in OPTIONAL:
         if all(chunk[name] is None for chunk in chunks):
             continue
-        values, valid = [], []
-        for chunk in chunks:
-            count = len(_bytes(chunk["ts"])) // 8
-            value, mask = chunk[name], chunk[f"{name}_valid"]
-            values.append(bytes(8 * count) if value is None else value)
-            if mask is not None:
-                valid.append(mask)
-            else:
-                valid.append((b"\x00" if value is None else b"\x01") * count)
-        columns[name] = _native(b"".join(values), name)
+        columns[name] = _native(name, [chunk[name] for chunk in chunks], counts)
+        valid = []
+        for chunk, count in zip(chunks, counts, strict=True):
+            mask = chunk[f"{name}_valid"]
+            if mask is None:
+                mask = (b"\x00" if chunk[name] is None else b"\x01") * count
+            valid.append(mask)
         columns[f"{name}_valid"] = np.frombuffer(b"".join(valid), dtype=np.bool_)
     return columns
 
@@ -215,9 +214,18 @@ def _big_endian(values: np.ndarray, name: str) -> memoryview:
     return np.ascontiguousarray(values, dtype=_BIG_ENDIAN[name]).data.cast("B")
 
 
-def _native(payload: bytes, name: str) -> np.ndarray:
+def _native(name: str, packed: Sequence[bytes | None], counts: Sequence[int]) -> np.ndarray:
+    """One column of consecutive chunks in native byte order; zeros where a chunk lacks it."""
     dtype = _BIG_ENDIAN[name]
-    return np.frombuffer(payload, dtype=dtype).astype(dtype.newbyteorder("="))
+    result = np.empty(sum(counts), dtype=dtype.newbyteorder("="))
+    offset = 0
+    for values, count in zip(packed, counts, strict=True):
+        if values is None:
+            result[offset : offset + count] = 0
+        else:
+            result[offset : offset + count] = np.frombuffer(values, dtype=dtype)
+        offset += count
+    return result
 
 
 def _bytes(value: bytes | None) -> bytes:

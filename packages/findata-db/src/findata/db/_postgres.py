@@ -244,22 +244,12 @@ class PostgresStore:
         low = _MIN_TS if start is None else _utc(start)
         high = _MAX_TS if end is None else _utc(end)
         async with self._connection() as raw:
-            found = await raw.fetch(
-                "SELECT symbol, symbol_id FROM symbols WHERE symbol = ANY($1)", wanted
-            )
-            if not found:
-                return empty_bar_table()
             chunks = await raw.fetch(
-                _READ_SQL,
-                [row[1] for row in found],
-                _from_micros(_pgchunks.month_start(micros(low))),
-                low,
-                high,
+                _READ_SQL, wanted, _from_micros(_pgchunks.month_start(micros(low))), low, high
             )
-        names = {row[1]: row[0] for row in found}
         by_symbol: dict[str, list[asyncpg.Record]] = {}
         for chunk in chunks:
-            by_symbol.setdefault(names[chunk[0]], []).append(chunk)
+            by_symbol.setdefault(chunk[0], []).append(chunk)
         return concat_bars(
             [_bar_table(symbol, by_symbol[symbol], low, high) for symbol in sorted(by_symbol)]
         )
@@ -344,9 +334,10 @@ _CHUNK_COLUMNS: Final = [
 ]
 # Chunks of the symbols overlapping [$3, $4]; $2 (the month of $3) bounds the index scan.
 _READ_SQL: Final = (
-    f"SELECT symbol_id, {', '.join(_pgchunks.PACKED)} FROM bar_chunks "
-    "WHERE symbol_id = ANY($1::int4[]) AND chunk_start >= $2 AND chunk_start <= $4 "
-    "AND last_ts >= $3 AND first_ts <= $4 ORDER BY symbol_id, chunk_start"
+    f"SELECT s.symbol, {', '.join(f'c.{name}' for name in _pgchunks.PACKED)} "
+    "FROM symbols AS s JOIN bar_chunks AS c ON c.symbol_id = s.symbol_id "
+    "WHERE s.symbol = ANY($1::text[]) AND c.chunk_start >= $2 AND c.chunk_start <= $4 "
+    "AND c.last_ts >= $3 AND c.first_ts <= $4 ORDER BY s.symbol, c.chunk_start"
 )
 _LOCK_CHUNKS_SQL: Final = (
     f"SELECT c.symbol_id, c.chunk_start, {', '.join(f'c.{name}' for name in _pgchunks.PACKED)} "
@@ -421,10 +412,9 @@ def _bar_table(
     last = int(np.searchsorted(stamps, micros(high) - _pgcopy.PG_EPOCH_OFFSET_US, side="right"))
     rows = max(last - first, 0)
     table: dict[str, pa.Array] = {
-        SYMBOL: pa.DictionaryArray.from_arrays(
-            pa.array(np.zeros(rows, dtype=np.int32)), pa.array([symbol])
-        ).cast(pa.string()),
-        TIMESTAMP: pa.array(stamps[first:last] + _pgcopy.PG_EPOCH_OFFSET_US, UTC_TIMESTAMP),
+        SYMBOL: pa.repeat(pa.scalar(symbol, pa.string()), rows),
+        # int64 to timestamp as a view: pa.array(..., type) would convert value by value.
+        TIMESTAMP: pa.array(stamps[first:last] + _pgcopy.PG_EPOCH_OFFSET_US).view(UTC_TIMESTAMP),
     }
     for name in (*_PRICES, "volume"):
         table[name] = pa.array(columns[name][first:last])
