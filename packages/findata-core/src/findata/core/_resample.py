@@ -161,11 +161,15 @@ def _within_symbol(flags: npt.NDArray[np.bool_], block_starts: Index) -> npt.NDA
 
 def _run_starts(changed: npt.NDArray[np.bool_], symbol_starts: Index) -> Index:
     """Rows that start a run: row 0, each new symbol, and each row flagged in ``changed``
-    (which compares row i + 1 with row i)."""
-    starts = np.flatnonzero(changed) + 1
-    if len(symbol_starts) > 1:
-        starts = np.union1d(starts, symbol_starts[1:])
-    return np.concatenate(([0], starts)).astype(np.intp)
+    (which compares row i + 1 with row i, and is updated in place with the symbols)."""
+    changed[symbol_starts[1:] - 1] = True
+    if changed.all():
+        return np.arange(len(changed) + 1, dtype=np.intp)
+    starts = np.empty(np.count_nonzero(changed) + 1, dtype=np.intp)
+    starts[0] = 0
+    starts[1:] = np.flatnonzero(changed)
+    starts[1:] += 1
+    return starts
 
 
 def _bucket_starts(keys: I64, symbol_starts: Index) -> Index:
@@ -253,10 +257,20 @@ def _bucket_runs(
         step = _step(interval, frequency)
         buckets = (times + offsets) // step
         changed = buckets[1:] != buckets[:-1]
-        if len(zone.starts) > 1:  # a clock change inside a bucket splits the run
-            changed |= offsets[1:] != offsets[:-1]
+        # A clock change inside a bucket splits the run.
+        changed[zone.change_rows(times, symbol_starts, offsets) - 1] = True
         runs = _run_starts(changed, symbol_starts)
-        return runs, zone.bucket_starts(buckets[runs] * step, times[runs], step)
+        if len(runs) == len(times):  # every row its own run: no gathers needed
+            run_times, run_offsets, keys = times, offsets, buckets
+        else:
+            run_times, run_offsets, keys = times[runs], offsets[runs], buckets[runs]
+        keys *= step
+        keys -= run_offsets
+        # Only runs just after a clock change can have a bucket begun in another period.
+        near = zone.near_changes(run_times, np.searchsorted(runs, symbol_starts), step)
+        if len(near):
+            keys[near] = zone.bucket_starts(keys[near] + run_offsets[near], run_times[near], step)
+        return runs, keys
     days = (times + offsets) // MICROS_PER_DAY
     runs = _run_starts(days[1:] != days[:-1], symbol_starts)
     return runs, _calendar_bucket_of(days[runs], interval, frequency)
@@ -275,6 +289,8 @@ def _per_row_groups(
     first_of_group = np.ones(len(runs), dtype=bool)
     first_of_group[1:] = keys[1:] != keys[:-1]
     first_of_group[first_runs] = True
+    if first_of_group.all():  # every run its own bucket (intraday, as a rule)
+        return runs, keys
     return runs[first_of_group], keys[first_of_group]
 
 
@@ -347,21 +363,34 @@ def _aggregate(
         )
         return values if order is None else values[order]
 
-    ends = np.append(starts[1:], prepared.num_rows) - 1
     first_rows = starts if order is None else order[starts]
+    # Every bucket holding one bar (1-minute buckets of minute bars): the aggregates are
+    # the bars' own values.
+    singletons = len(starts) == prepared.num_rows
+
+    def reduce(ufunc: np.ufunc, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        if singletons:
+            return values
+        reduced: npt.NDArray[Any] = ufunc.reduceat(values, starts)
+        return reduced
+
+    if singletons:
+        ends = starts
+    else:
+        ends = np.empty_like(starts)
+        ends[:-1] = starts[1:] - 1
+        ends[-1] = prepared.num_rows - 1
     highs, lows, volumes = run_all(
         [
-            lambda: np.maximum.reduceat(column(HIGH), starts),
-            lambda: np.minimum.reduceat(column(LOW), starts),
-            lambda: np.add.reduceat(column(VOLUME), starts),
+            lambda: reduce(np.maximum, column(HIGH)),
+            lambda: reduce(np.minimum, column(LOW)),
+            lambda: reduce(np.add, column(VOLUME)),
         ],
         prepared.num_rows,
     )
     arrays: dict[str, pa.Array] = {
         SYMBOL: _symbols(prepared, first_rows),
-        PERIOD_START: pa.array(
-            periods.astype(_period_numpy_type(schema)), type=schema.field(PERIOD_START).type
-        ),
+        PERIOD_START: _periods(periods, schema.field(PERIOD_START).type),
         OPEN: pa.array(column(OPEN)[starts]),
         HIGH: pa.array(highs),
         LOW: pa.array(lows),
@@ -372,15 +401,24 @@ def _aggregate(
         prices = column(VWAP)
         volumes = column(VOLUME)
         # A bar that traded without a known vwap leaves its bucket's vwap unknown.
-        unknown = np.add.reduceat(np.isnan(prices) & (volumes > 0), starts) > 0
+        unknown = reduce(np.add, np.isnan(prices) & (volumes > 0)) > 0
         weights = np.where(np.isnan(prices), 0, volumes).astype(np.float64)
-        traded = np.add.reduceat(weights, starts)
+        traded = reduce(np.add, weights)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.add.reduceat(np.nan_to_num(prices) * weights, starts) / traded
+            mean = reduce(np.add, np.nan_to_num(prices) * weights) / traded
         arrays[VWAP] = pa.array(mean, mask=unknown | (traded == 0))
     if TRADE_COUNT in schema.names:
-        arrays[TRADE_COUNT] = pa.array(np.add.reduceat(column(TRADE_COUNT), starts))
+        arrays[TRADE_COUNT] = pa.array(reduce(np.add, column(TRADE_COUNT)))
     return pa.Table.from_pydict(arrays, schema=schema)
+
+
+def _periods(periods: I64, kind: pa.DataType) -> pa.Array:
+    """Bucket starts as the period column: dates from days since the epoch, instants
+    from UTC microseconds (handed to Arrow without a copy)."""
+    if pa.types.is_date(kind):
+        return pa.array(periods.astype(np.int32), type=pa.int32()).view(kind)
+    values = np.ascontiguousarray(periods, dtype=np.int64)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
 def _symbols(prepared: PreparedBars, rows: Index) -> pa.Array:
@@ -391,9 +429,3 @@ def _symbols(prepared: PreparedBars, rows: Index) -> pa.Array:
     names = prepared.table.column(SYMBOL).take(pa.array(prepared.symbol_starts))
     block = np.searchsorted(prepared.symbol_starts, rows, side="right") - 1
     return names.combine_chunks().take(pa.array(block))
-
-
-def _period_numpy_type(schema: pa.Schema) -> str:
-    return (
-        "datetime64[D]" if pa.types.is_date(schema.field(PERIOD_START).type) else "datetime64[us]"
-    )

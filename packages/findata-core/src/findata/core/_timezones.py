@@ -154,6 +154,56 @@ class OffsetTable:
                     result[start + begin : start + stop] = offset
         return result
 
+    def change_rows(
+        self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp], offsets: I64
+    ) -> npt.NDArray[np.intp]:
+        """Rows whose offset (``offsets``, from :meth:`offsets_at`) differs from the
+        previous row's within a block: the first row after each change, found by a
+        binary search per block and change instead of comparing every row."""
+        if len(self.starts) == 1 or len(utc_micros) < 2:
+            return np.empty(0, dtype=np.intp)
+        if len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
+            rows = np.flatnonzero(offsets[1:] != offsets[:-1]) + 1
+            return np.setdiff1d(rows, sorted_blocks, assume_unique=True).astype(np.intp)
+        ends = np.append(sorted_blocks[1:], len(utc_micros))
+        candidates = [
+            start + np.searchsorted(utc_micros[start:end], self.starts[1:])
+            for start, end in zip(sorted_blocks.tolist(), ends.tolist(), strict=True)
+        ]
+        rows = np.concatenate(candidates)
+        block_ends = np.repeat(ends, len(self.starts) - 1)
+        block_starts = np.repeat(sorted_blocks, len(self.starts) - 1)
+        rows = rows[(rows > block_starts) & (rows < block_ends)]
+        return np.unique(rows[offsets[rows] != offsets[rows - 1]]).astype(np.intp)
+
+    def near_changes(
+        self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp], width: int
+    ) -> npt.NDArray[np.intp]:
+        """Positions of the instants at most ``width`` - 1 microseconds after a change of
+        offset (``sorted_blocks`` as in :meth:`offsets_at`): the only instants whose
+        bucket can begin in another zone period than their own, so the only ones
+        :meth:`bucket_starts` must resolve; for every other instant the bucket begins
+        at its floored local time minus its own offset."""
+        changes = self.starts[1:]
+        if len(changes) == 0 or len(utc_micros) == 0:
+            return np.empty(0, dtype=np.intp)
+        if len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
+            period = np.searchsorted(self.starts, utc_micros, side="right") - 1
+            near = (period > 0) & (utc_micros - self.starts[period] < width)
+            return np.flatnonzero(near).astype(np.intp)
+        pieces: list[npt.NDArray[np.intp]] = []
+        ends = np.append(sorted_blocks[1:], len(utc_micros))
+        for start, end in zip(sorted_blocks.tolist(), ends.tolist(), strict=True):
+            block = utc_micros[start:end]
+            firsts = np.searchsorted(block, changes).tolist()
+            afters = np.searchsorted(block, changes + width).tolist()
+            pieces.extend(
+                np.arange(start + first, start + after, dtype=np.intp)
+                for first, after in zip(firsts, afters, strict=True)
+                if after > first
+            )
+        return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
+
     def local(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
         """Wall-clock time of each instant, as microseconds since the local epoch."""
         return utc_micros + self.offsets_at(utc_micros, sorted_blocks)
