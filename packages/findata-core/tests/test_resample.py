@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pytest
 
-from findata.core import InvalidBarsError, InvalidParameterError, resample
+from findata.core import InvalidBarsError, InvalidParameterError, _resample, resample
 
 MakeBars = Callable[..., pa.Table]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -336,3 +336,28 @@ def test_given_resampled_bars_when_resampling_again_then_raw_bars_are_asked_for(
         resample(monthly, 1, "Annual")
     # THEN
     assert caught.value.column == "timestamp"
+
+
+@pytest.mark.parametrize("interval", [1, 2, 5])
+def test_given_regular_minute_bars_when_resampling_then_the_fast_paths_match_reduceat(
+    make_bars: MakeBars, monkeypatch: pytest.MonkeyPatch, interval: int
+) -> None:
+    # GIVEN two symbols of 20 consecutive minute bars, so every bucket has `interval` bars
+    # (one bar: the bars themselves; a few: strided passes), with a vwap missing on a
+    # traded bar and a bar without volume
+    start = datetime(2024, 7, 1, 9, 30, tzinfo=NEW_YORK)
+    rows = [
+        _minute(symbol, start + timedelta(minutes=i), 10.0 + (i * 7 % 5), (i * 37) % 11)
+        for symbol in ("AAA", "BBB")
+        for i in range(20)
+    ]
+    vwaps: list[float | None] = [10.0 + (i % 3) for i in range(40)]
+    vwaps[7] = None
+    bars = make_bars(rows, vwap=vwaps, trade_count=[i % 4 for i in range(40)])
+    fast = resample(bars, interval, "Minute")
+    # WHEN every bucket is aggregated by reduceat instead
+    monkeypatch.setattr(_resample, "_equal_size", lambda *_: 0)
+    general = resample(bars, interval, "Minute")
+    # THEN
+    assert fast.num_rows == 40 // interval
+    assert fast.equals(general)

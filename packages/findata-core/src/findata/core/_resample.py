@@ -364,22 +364,29 @@ def _aggregate(
         return values if order is None else values[order]
 
     first_rows = starts if order is None else order[starts]
-    # Every bucket holding one bar (1-minute buckets of minute bars): the aggregates are
-    # the bars' own values.
-    singletons = len(starts) == prepared.num_rows
+    size = _equal_size(starts, prepared.num_rows)
 
     def reduce(ufunc: np.ufunc, values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        if singletons:
+        if size == 1:  # every bucket one bar: the aggregates are the bars' own values
             return values
-        reduced: npt.NDArray[Any] = ufunc.reduceat(values, starts)
+        # Every bucket `size` bars: `size` strided passes beat reduceat's call per bucket.
+        # Not for float sums, whose rounding would then differ from reduceat's.
+        if size and (ufunc is not np.add or values.dtype.kind in "biu"):
+            reduced = values[::size].copy()
+            for lag in range(1, size):
+                ufunc(reduced, values[lag::size], out=reduced)
+            return reduced
+        reduced = ufunc.reduceat(values, starts)
         return reduced
 
-    if singletons:
-        ends = starts
-    else:
-        ends = np.empty_like(starts)
-        ends[:-1] = starts[1:] - 1
-        ends[-1] = prepared.num_rows - 1
+    def first_and_last(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+        """The value of each group's first row and of its last row."""
+        if size == 1:
+            return values, values
+        if size:
+            return values[::size], values[size - 1 :: size]
+        return values[starts], values[np.append(starts[1:], prepared.num_rows) - 1]
+
     highs, lows, volumes = run_all(
         [
             lambda: reduce(np.maximum, column(HIGH)),
@@ -391,10 +398,10 @@ def _aggregate(
     arrays: dict[str, pa.Array] = {
         SYMBOL: _symbols(prepared, first_rows),
         PERIOD_START: _periods(periods, schema.field(PERIOD_START).type),
-        OPEN: pa.array(column(OPEN)[starts]),
+        OPEN: pa.array(first_and_last(column(OPEN))[0]),
         HIGH: pa.array(highs),
         LOW: pa.array(lows),
-        CLOSE: pa.array(column(CLOSE)[ends]),
+        CLOSE: pa.array(first_and_last(column(CLOSE))[1]),
         VOLUME: pa.array(volumes),
     }
     if VWAP in schema.names:
@@ -410,6 +417,22 @@ def _aggregate(
     if TRADE_COUNT in schema.names:
         arrays[TRADE_COUNT] = pa.array(reduce(np.add, column(TRADE_COUNT)))
     return pa.Table.from_pydict(arrays, schema=schema)
+
+
+_STRIDED_MAX_SIZE = 8
+"""Largest bucket (in bars) aggregated by strided passes when every bucket has as many
+bars; beyond it one pass per lag costs more than ``reduceat``'s call per bucket."""
+
+
+def _equal_size(starts: Index, rows: int) -> int:
+    """The number of rows in every group when all groups have the same, small number
+    (regular minute bars in 1- to 8-minute buckets), else 0."""
+    if len(starts) == 0 or rows % len(starts):
+        return 0
+    size = rows // len(starts)
+    if size > _STRIDED_MAX_SIZE or not (starts[1:] - starts[:-1] == size).all():
+        return 0
+    return size
 
 
 def _periods(periods: I64, kind: pa.DataType) -> pa.Array:

@@ -306,8 +306,9 @@ def _change_tasks(
 
 def _fixed_width_changes(symbols: pa.Array) -> npt.NDArray[np.intp] | None:
     """Rows whose symbol differs from the previous row's, when every symbol has the same
-    byte length (tickers usually do): one byte-wise comparison of the string data against
-    itself shifted by one row, ~5x faster than comparing the strings. ``None`` otherwise."""
+    byte length (tickers usually do): one comparison of the string data against itself
+    shifted by one row, read in the widest integers that tile a symbol (two bytes at a
+    time for "SYM000"), ~5x faster than comparing the strings. ``None`` otherwise."""
     count = len(symbols)
     if count < 2 or symbols.null_count:
         return None
@@ -317,13 +318,16 @@ def _fixed_width_changes(symbols: pa.Array) -> npt.NDArray[np.intp] | None:
     width = int(offsets[1] - offsets[0])
     if width == 0 or int(offsets[-1] - offsets[0]) != width * count:
         return None
-    if not np.array_equal(offsets, offsets[0] + width * np.arange(count + 1, dtype=np.int32)):
+    if not (offsets[1:] - offsets[:-1] == width).all():
         return None
+    start = int(offsets[0])
+    size = next(size for size in (8, 4, 2, 1) if width % size == 0 and start % size == 0)
+    per_symbol = width // size
     data = np.frombuffer(
-        symbols.buffers()[2], dtype=np.uint8, count=width * count, offset=int(offsets[0])
+        symbols.buffers()[2], dtype=f"<u{size}", count=per_symbol * count, offset=start
     )
-    differing_bytes = np.flatnonzero(data[width:] != data[:-width])
-    return (np.unique(differing_bytes // width) + 1).astype(np.intp)
+    differing = np.flatnonzero(data[per_symbol:] != data[:-per_symbol])
+    return (np.unique(differing // per_symbol) + 1).astype(np.intp)
 
 
 def _run_starts(changes: Sequence[npt.NDArray[np.intp]]) -> npt.NDArray[np.intp]:
