@@ -368,7 +368,7 @@ def _chunk_records(
     A chunk not stored yet is packed straight from the batch; a stored one is merged
     with the batch's bars and kept as it is when the merge changes no byte.
     """
-    stored = {(row[0], _micros_of(row[1])): row for row in existing}
+    stored = {(row[0], micros(row[1])): row for row in existing}
     records: list[_Record] = []
     replaced: list[tuple[int, dt.datetime]] = []
     for chunk in batch.chunks:
@@ -431,10 +431,6 @@ def _utc(instant: dt.datetime) -> dt.datetime:
     if instant.tzinfo is None:
         return instant.replace(tzinfo=dt.UTC)
     return instant.astimezone(dt.UTC)
-
-
-def _micros_of(instant: dt.datetime) -> int:
-    return micros(instant)
 
 
 def _from_micros(value: int) -> dt.datetime:
