@@ -257,3 +257,52 @@ async def test_a_write_announcement_left_by_a_killed_writer_is_ignored(
     # THEN reads still keep their connection open
     assert bars.num_rows == 4
     assert opened == []
+
+
+def _write_0002_layout(path: str) -> None:
+    """Two symbols' bars as the 0002 schema stored them: a VARCHAR symbol per bar."""
+    with duckdb.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO symbols VALUES "
+            "('BBB', 'UTC', 'old', 'daily', '2024-01-02', '2024-01-03', 2, '2024-02-01'), "
+            "('AAA', 'America/New_York', 'old', 'intraday', "
+            "'2024-01-02 14:30', '2024-01-02 14:32', 3, '2024-02-01')"
+        )
+        conn.execute(
+            "INSERT INTO bars VALUES "
+            "('AAA', '2024-01-02 14:31', 2, 3, 1, 2.5, 20, NULL, NULL), "
+            "('BBB', '2024-01-02', 5, 6, 4, 5.5, 50, 5.2, 7), "
+            "('AAA', '2024-01-02 14:30', 1, 2, 0.5, 1.5, 10, NULL, NULL), "
+            "('BBB', '2024-01-03', 6, 7, 5, 6.5, 60, 6.1, 8), "
+            "('AAA', '2024-01-02 14:32', 3, 4, 2, 3.5, 30, NULL, NULL)"
+        )
+
+
+async def test_migration_0003_moves_stored_bars_to_integer_symbol_ids(
+    tmp_path: Path, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a file migrated up to 0002 holding bars in that layout
+    path = str(tmp_path / "old.duckdb")
+    older = [m for m in duckdb_module.load_migrations("duckdb") if m.version < 3]
+    monkeypatch.setattr(duckdb_module, "load_migrations", lambda _backend: older)
+    await DuckDBStore(path).migrate()
+    await asyncio.to_thread(_write_0002_layout, path)
+    monkeypatch.undo()
+
+    # WHEN it is migrated to the current schema
+    store = DuckDBStore(path)
+    applied = await store.migrate()
+
+    # THEN 0003 ran, every bar reads back in time order, and writes go on
+    assert [migration.version for migration in applied] == [3]
+    assert [(info.symbol, info.bar_count) for info in await store.list_symbols()] == [
+        ("AAA", 3),
+        ("BBB", 2),
+    ]
+    aaa = await store.read_bars(["AAA"])
+    assert aaa.column("close").to_pylist() == [1.5, 2.5, 3.5]
+    bbb = await store.read_bars(["BBB"])
+    assert bbb.column("trade_count").to_pylist() == [7, 8]
+    await store.write_bars(make_bars("CCC", 2), source="new")
+    assert (await store.read_bars(["CCC"])).num_rows == 2
+    await store.disconnect()

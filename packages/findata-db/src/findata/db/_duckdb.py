@@ -57,7 +57,7 @@ logger = logging.getLogger(__name__)
 BACKEND: Final = "duckdb"
 _SELECT_SERIES: Final = (
     'SELECT ts AS "timestamp", open, high, low, close, volume, vwap, trade_count '
-    "FROM bars WHERE symbol = ?"
+    "FROM bars WHERE symbol_id = ?"
 )
 _SELECT_SYMBOLS: Final = (
     "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
@@ -555,8 +555,15 @@ class DuckDBStore:
         """Whole series of ``symbols`` in time order, cached for ``version``."""
         loaded: dict[str, pa.Table] = {}
         with self._open(write=False) as conn:
+            ids = dict(
+                conn.execute(
+                    "SELECT symbol, symbol_id FROM symbols WHERE symbol IN (SELECT unnest(?))",
+                    [symbols],
+                ).fetchall()
+            )
             for symbol in symbols:
-                raw = conn.sql(_SELECT_SERIES, params=[symbol]).to_arrow_table()
+                # An unknown symbol reads no rows (id -1), with the right columns.
+                raw = conn.sql(_SELECT_SERIES, params=[ids.get(symbol, -1)]).to_arrow_table()
                 series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
                 table = to_bar_table(series)
                 self._bars_cache.put(version, symbol, table, table.num_rows)
@@ -613,30 +620,36 @@ class DuckDBStore:
                         "VALUES (?, ?, ?, ?, ?)",
                         new_symbols,
                     )
-                conn.register("staging_bars", staging)
-                existing = [plan.symbol for plan in plans.values() if not plan.is_new]
+                ids: dict[str, int] = dict(
+                    conn.execute(
+                        "SELECT symbol, symbol_id FROM symbols WHERE symbol IN (SELECT unnest(?))",
+                        [symbols],
+                    ).fetchall()
+                )
+                conn.register("staging_bars", _with_symbol_ids(staging, ids))
+                existing = [ids[plan.symbol] for plan in plans.values() if not plan.is_new]
                 if existing:
                     # Upsert = delete the rows being replaced, then insert; the
                     # time bounds let DuckDB skip row groups by their zone maps.
                     conn.execute(
                         "DELETE FROM bars USING staging_bars AS s "
-                        "WHERE bars.symbol = s.symbol AND bars.ts = s.timestamp "
-                        "AND bars.symbol IN (SELECT unnest(?)) "
+                        "WHERE bars.symbol_id = s.symbol_id AND bars.ts = s.timestamp "
+                        "AND bars.symbol_id IN (SELECT unnest(?)) "
                         "AND bars.ts BETWEEN (SELECT min(timestamp) FROM staging_bars) "
                         "AND (SELECT max(timestamp) FROM staging_bars)",
                         [existing],
                     )
                 conn.execute(
-                    "INSERT INTO bars SELECT symbol, timestamp, open, high, low, close, "
+                    "INSERT INTO bars SELECT symbol_id, timestamp, open, high, low, close, "
                     "volume, vwap, trade_count FROM staging_bars"
                 )
                 conn.execute(
                     "UPDATE symbols SET first_bar = agg.first_bar, last_bar = agg.last_bar, "
                     "bar_count = agg.bar_count, source = ?, updated_at = ? "
-                    "FROM (SELECT symbol, min(ts) AS first_bar, max(ts) AS last_bar, "
-                    "count(*) AS bar_count FROM bars WHERE symbol IN (SELECT unnest(?)) "
-                    "GROUP BY symbol) AS agg WHERE symbols.symbol = agg.symbol",
-                    [source, now, symbols],
+                    "FROM (SELECT symbol_id, min(ts) AS first_bar, max(ts) AS last_bar, "
+                    "count(*) AS bar_count FROM bars WHERE symbol_id IN (SELECT unnest(?)) "
+                    "GROUP BY symbol_id) AS agg WHERE symbols.symbol_id = agg.symbol_id",
+                    [source, now, list(ids.values())],
                 )
                 version = self._bump_version(conn)
                 # The symbol list as of this commit: the next file of an ingest asks
@@ -658,6 +671,14 @@ class DuckDBStore:
         self._publish_version(version)
         self._symbols_cache.put(version, "symbols", infos, len(infos))
         return int(normalized.num_rows)
+
+
+def _with_symbol_ids(staging: pa.Table, ids: dict[str, int]) -> pa.Table:
+    """``staging`` with its ``symbol`` column replaced by the symbols' integer ids."""
+    encoded = pc.dictionary_encode(staging.column(SYMBOL)).combine_chunks()
+    lookup = np.array([ids[name] for name in encoded.dictionary.to_pylist()], dtype=np.int32)
+    symbol_ids = pa.array(lookup[encoded.indices.to_numpy()])
+    return staging.set_column(staging.schema.get_field_index(SYMBOL), "symbol_id", symbol_ids)
 
 
 def _in_time_order(table: pa.Table) -> pa.Table:

@@ -162,7 +162,9 @@ def _invalid_row_error(
 def read_parquet(path: Path, *, progress: ProgressCallback | None = None) -> RawBars:
     """A Parquet file's columns (typed as stored) with lower-cased names."""
     try:
-        schema = pq.read_schema(path)
+        # ParquetFile reads one file directly; read_table would go through pyarrow.dataset.
+        with pq.ParquetFile(path) as probe:
+            schema = probe.schema_arrow
         # A file holds a handful of symbols over millions of rows: decoding the
         # column as a dictionary skips building a string per row (half the read).
         symbols = [
@@ -171,7 +173,8 @@ def read_parquet(path: Path, *, progress: ProgressCallback | None = None) -> Raw
             if normalize_name(field.name) == "symbol"
             and (pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
         ]
-        table = pq.read_table(path, read_dictionary=symbols or None)
+        with pq.ParquetFile(path, read_dictionary=symbols or None) as parquet:
+            table = parquet.read()
     except (OSError, pa.ArrowInvalid) as error:
         raise IngestError(path, 0, f"not a readable Parquet file: {error}") from error
     names = [normalize_name(name) for name in table.column_names]
