@@ -11,6 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from quart import Quart
 from quart.testing import QuartClient
 
+from findata.db import Store, open_store
+
 
 async def test_given_some_requests_when_scraping_metrics_then_they_are_counted_by_route_and_status(
     client: QuartClient,
@@ -42,6 +44,46 @@ async def test_given_some_requests_when_scraping_metrics_then_they_are_counted_b
     assert {"data_version", "get_symbol", "read_bars"} <= store_operations
     in_flight = families["findata_store_calls_in_flight"].samples
     assert [sample.value for sample in in_flight] == [0.0]  # every call has returned
+
+
+async def _pool_samples(client: QuartClient) -> dict[str, float]:
+    response = await client.get("/metrics")
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families((await response.get_data()).decode())
+    }
+    return {
+        sample.labels["state"]: sample.value
+        for sample in families["findata_store_pool_connections"].samples
+    }
+
+
+@pytest.mark.postgres
+async def test_given_postgresql_when_scraping_metrics_then_the_pool_usage_is_reported(
+    postgres_url: str, make_app: Callable[..., Quart]
+) -> None:
+    # GIVEN an app serving the PostgreSQL store, with a pool of at most 10 connections
+    app = make_app(open_store(postgres_url))
+    async with app.test_app() as serving:
+        client = serving.test_client()
+        await client.get("/stocks/time-series/ACME?frequency=Annual")
+        # WHEN
+        pool = await _pool_samples(client)
+    # THEN every connection is back in the pool between requests
+    assert pool["max"] == 10
+    assert pool["in_use"] == 0
+    assert pool["idle"] >= 1
+
+
+async def test_given_a_store_without_a_pool_when_scraping_metrics_then_no_pool_gauge_is_made_up(
+    memory_store: Store, make_app: Callable[..., Quart]
+) -> None:
+    # GIVEN the in-memory store, which has no connections
+    async with make_app(memory_store).test_app() as serving:
+        # WHEN
+        pool = await _pool_samples(serving.test_client())
+    # THEN
+    assert pool == {}
 
 
 async def test_given_a_sane_request_id_when_requesting_then_it_is_echoed(

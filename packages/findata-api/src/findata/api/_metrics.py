@@ -22,6 +22,7 @@ from quart import Blueprint, Quart, Response, current_app, g, request
 from quart.typing import ResponseReturnValue
 
 from findata.api._params import accepts
+from findata.db import PoolUsage
 
 _LATENCY_BUCKETS: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -65,11 +66,16 @@ class Metrics:
             "1 when the last store call succeeded, 0 after a failure.",
             registry=self.registry,
         )
-        # Stores expose no pool statistics; every store call in flight holds one pooled
-        # connection (PostgreSQL) or the file (DuckDB), so this is pool usage seen from here.
         self.store_in_flight = Gauge(
             "findata_store_calls_in_flight",
             "Store calls running now (each holds a pooled connection on PostgreSQL).",
+            registry=self.registry,
+        )
+        self.store_pool = Gauge(
+            "findata_store_pool_connections",
+            "The store's connections at scrape time, by state (in_use, idle, max); "
+            "absent for stores without a pool.",
+            ["state"],
             registry=self.registry,
         )
         self.cache_lookups = Counter(
@@ -78,6 +84,15 @@ class Metrics:
             ["cache", "outcome"],
             registry=self.registry,
         )
+
+    def observe_pool(self, usage: PoolUsage | None) -> None:
+        """Record the pool as it is now (read at scrape time: a gauge, not an event)."""
+        if usage is None:
+            self.store_pool.clear()
+            return
+        self.store_pool.labels("in_use").set(usage.in_use)
+        self.store_pool.labels("idle").set(usage.idle)
+        self.store_pool.labels("max").set(usage.max_size)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
@@ -111,5 +126,7 @@ def init_app(app: Quart, metrics: Metrics) -> None:
 @accepts(media_types=(CONTENT_TYPE_LATEST,), tag="meta")
 async def metrics_text() -> ResponseReturnValue:
     """Prometheus text exposition of this worker's metrics."""
-    metrics: Metrics = current_app.extensions["findata"].metrics
+    state = current_app.extensions["findata"]
+    metrics: Metrics = state.metrics
+    metrics.observe_pool(state.store.pool_usage())
     return Response(metrics.render(), content_type=CONTENT_TYPE_LATEST)

@@ -22,6 +22,8 @@ from findata.api._metrics import Metrics
 from findata.api._problems import problem
 from findata.api._settings import Settings
 from findata.db import (
+    PoolUsage,
+    ReportsPoolUsage,
     Store,
     StoreUnavailableError,
     SymbolInfo,
@@ -93,6 +95,12 @@ class StoreGateway:
                 self._symbols.clear()
             self._symbols[symbol] = await self._call("get_symbol", self.store.get_symbol, symbol)
         return self._symbols[symbol]
+
+    def pool_usage(self) -> PoolUsage | None:
+        """The store's connection pool now, if the backend reports one."""
+        if isinstance(self.store, ReportsPoolUsage):
+            return self.store.pool_usage()
+        return None
 
     async def list_symbols(self) -> list[SymbolInfo]:
         return await self._call("list_symbols", self.store.list_symbols)

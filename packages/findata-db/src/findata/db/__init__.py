@@ -17,7 +17,7 @@ from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._migrations import Migration, MigrationStatus
 from findata.db._open import MigratableStore, migrate, migration_status, open_store
 from findata.db._postgres import PostgresStore
-from findata.db._types import BarKind, Store, SymbolInfo
+from findata.db._types import BarKind, PoolUsage, ReportsPoolUsage, Store, SymbolInfo
 from findata.db._url import (
     database_password_from_env,
     default_database_url,
@@ -47,7 +47,9 @@ __all__ = [
     "Migration",
     "MigrationStatus",
     "PostgresKeyStore",
+    "PoolUsage",
     "PostgresStore",
+    "ReportsPoolUsage",
     "Store",
     "StoreError",
     "StoreUnavailableError",

@@ -34,7 +34,7 @@ from findata.db._migrations import (
     merge_status,
 )
 from findata.db._planning import StoredSymbol, plan_write
-from findata.db._types import BarKind, SymbolInfo
+from findata.db._types import BarKind, PoolUsage, SymbolInfo
 from findata.db._url import redact_url
 from findata.db._validate import normalize_bars
 
@@ -134,6 +134,19 @@ class PostgresStore:
     async def disconnect(self) -> None:
         if self._database.is_connected:
             await self._database.disconnect()
+
+    def pool_usage(self) -> PoolUsage | None:
+        """The asyncpg pool's size, idle and maximum connections (``None`` when closed)."""
+        if not self._database.is_connected:
+            return None
+        # databases keeps its asyncpg pool private; read it defensively so a library
+        # change costs the gauge, never a scrape.
+        pool = getattr(getattr(self._database, "_backend", None), "_pool", None)
+        if not isinstance(pool, asyncpg.Pool):
+            return None
+        return PoolUsage(
+            open=pool.get_size(), idle=pool.get_idle_size(), max_size=pool.get_max_size()
+        )
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

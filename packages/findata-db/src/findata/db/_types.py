@@ -31,6 +31,28 @@ class SymbolInfo:
     bar_kind: BarKind
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PoolUsage:
+    """Connections a store holds right now: what an operator sizes the pool by."""
+
+    open: int
+    idle: int
+    max_size: int
+
+    @property
+    def in_use(self) -> int:
+        return self.open - self.idle
+
+
+@runtime_checkable
+class ReportsPoolUsage(Protocol):
+    """A store that can tell how many of its connections are open and busy."""
+
+    def pool_usage(self) -> PoolUsage | None:
+        """``None`` while the store is not connected."""
+        ...
+
+
 @runtime_checkable
 class Store(Protocol):
     """Async bar storage used by the API; backends are chosen by URL (see ``open_store``).
