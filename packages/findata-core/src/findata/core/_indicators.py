@@ -324,7 +324,7 @@ def _sessions(bars: PreparedBars, timezone: str) -> npt.NDArray[np.int64]:
         return np.arange(bars.num_rows, dtype=np.int64)  # daily or longer: one bar, one session
     zone_name = timezone if bars.time_column == TIMESTAMP else str(column_type.tz)
     zone = offset_table(zone_name, int(bars.times.min()), int(bars.times.max()))
-    return zone.local(bars.times) // MICROS_PER_DAY
+    return zone.local(bars.times, bars.symbol_starts) // MICROS_PER_DAY
 
 
 def compute_indicator(
@@ -355,13 +355,16 @@ def compute_indicator(
         sessions = _sessions(prepared, timezone)
     elif spec.name == "vwap":
         zone_info(timezone)
-    outputs = [np.full(length, np.nan) for _ in spec.outputs]
-    for start, end in zip(prepared.symbol_starts, prepared.symbol_ends, strict=True):
-        rows = slice(int(start), int(end))
-        for output, values in zip(
-            outputs, _compute_one(spec.name, prepared, rows, resolved, sessions), strict=True
-        ):
-            output[rows] = values
+    if len(prepared.symbol_starts) == 1:  # one symbol: the kernels' arrays, not copies
+        outputs = list(_compute_one(spec.name, prepared, slice(0, length), resolved, sessions))
+    else:  # the symbols' blocks cover every row
+        outputs = [np.empty(length) for _ in spec.outputs]
+        for start, end in zip(prepared.symbol_starts, prepared.symbol_ends, strict=True):
+            rows = slice(int(start), int(end))
+            for output, values in zip(
+                outputs, _compute_one(spec.name, prepared, rows, resolved, sessions), strict=True
+            ):
+                output[rows] = values
     table = prepared.table
     columns: dict[str, pa.ChunkedArray | pa.Array] = {
         SYMBOL: table.column(SYMBOL),
