@@ -13,7 +13,9 @@ import argparse
 import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from importlib.metadata import version
@@ -83,7 +85,13 @@ POLARS_EVERY = {
     ("Hourly", 1): "1h",
     ("Weekly", 1): "1w",
     ("Monthly", 1): "1mo",
+    ("Minute", 1): "1m",
+    ("Minute", 5): "5m",
+    ("Minute", 30): "30m",
+    ("Hourly", 2): "2h",
 }
+INTRADAY_EXTRA = [("Minute", 1), ("Minute", 5), ("Minute", 30), ("Hourly", 2)]
+"""Further intervals, against polars only (pandas and the SQL add minutes, no insight)."""
 DUCKDB_BUCKETS = {
     ("Daily", 1): "date_trunc('day', local)",
     ("Minute", 15): "time_bucket(INTERVAL 15 MINUTE, local)",
@@ -144,8 +152,8 @@ def duckdb_resample(connection: duckdb.DuckDBPyConnection, bucket: str) -> pa.Ta
 # --- sections ---------------------------------------------------------------------------
 
 
-def bench_resampling(every_symbol: pa.Table, repeat: int) -> None:
-    one = every_symbol.slice(0, every_symbol.num_rows // 50)
+def bench_resampling(every_symbol: pa.Table, symbols: int, repeat: int) -> None:
+    one = every_symbol.slice(0, every_symbol.num_rows // symbols)
     connection = duckdb.connect()
     connection.execute("SET threads = 2")
     print(f"\nResample one symbol ({one.num_rows:,} minute bars), median ms:")
@@ -169,6 +177,20 @@ def bench_resampling(every_symbol: pa.Table, repeat: int) -> None:
                 "duckdb-sql": median_ms(
                     lambda k=key: duckdb_resample(connection, DUCKDB_BUCKETS[k]),
                     max(3, repeat // 4),
+                ),
+            },
+        )
+
+    for frequency, interval in INTRADAY_EXTRA:
+        key = (frequency, interval)
+        row(
+            f"-> {interval} {frequency}",
+            {
+                "findata": median_ms(
+                    lambda f=frequency, i=interval: core.resample(one, i, f), repeat
+                ),
+                "polars": median_ms(
+                    lambda k=key: polars_resample(polars_one, POLARS_EVERY[k], False), repeat
                 ),
             },
         )
@@ -265,6 +287,34 @@ def bench_indicators(bars: pa.Table, repeat: int) -> None:
     )
 
 
+FIRST_INDICATOR = """
+import time
+started = time.perf_counter()
+import numpy as np
+from findata import core
+imported = time.perf_counter()
+core.rsi(np.linspace(1.0, 2.0, 100))
+print(f"{(imported - started) * 1e3:.0f} {(time.perf_counter() - imported) * 1e3:.0f}")
+"""
+
+
+def bench_first_indicator() -> None:
+    """A fresh process's first indicator: Numba's import and the loops' compilation (an
+    empty cache) or loading (the cache the first run wrote)."""
+    print("\nFirst indicator in a fresh process (ms: import findata.core, then first rsi):")
+    with tempfile.TemporaryDirectory() as cache:
+        environment = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for label in ("empty Numba cache (compiles)", "warm Numba cache (loads)"):
+            output = subprocess.run(
+                [sys.executable, "-c", FIRST_INDICATOR],
+                env=environment,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            print(f"  {label:<34}import {output[0]:>5}  first rsi {output[1]:>5}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per figure")
@@ -291,6 +341,7 @@ def main() -> None:
                 "polars",
                 "pandas",
                 "ta-lib",
+                "numba",
             )
         )
     )
@@ -299,10 +350,11 @@ def main() -> None:
     every_symbol = minute_bars(options.symbols)
     print(f"  generated {every_symbol.num_rows:,} bars in {time.perf_counter() - started:.1f} s")
     bench_requests(options.repeat * 10)
-    bench_resampling(every_symbol, options.repeat)
+    bench_resampling(every_symbol, options.symbols, options.repeat)
     bench_indicators(
         every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
     )
+    bench_first_indicator()
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     print("  load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 

@@ -252,28 +252,31 @@ def _bucket_runs(
     """Runs of rows in one bucket (start rows) and each run's bucket start, from a few
     vectorised passes over every row; the period is resolved once per run."""
     times, symbol_starts = prepared.times, prepared.symbol_starts
-    offsets = zone.offsets_at(times, symbol_starts)
+    buckets = zone.local(times, symbol_starts)
     if frequency.is_intraday:
         step = _step(interval, frequency)
-        buckets = (times + offsets) // step
+        buckets //= step
         changed = buckets[1:] != buckets[:-1]
         # A clock change inside a bucket splits the run.
-        changed[zone.change_rows(times, symbol_starts, offsets) - 1] = True
+        changed[zone.change_rows(times, symbol_starts) - 1] = True
         runs = _run_starts(changed, symbol_starts)
+        run_blocks = np.searchsorted(runs, symbol_starts)
         if len(runs) == len(times):  # every row its own run: no gathers needed
-            run_times, run_offsets, keys = times, offsets, buckets
+            run_times, keys = times, buckets
         else:
-            run_times, run_offsets, keys = times[runs], offsets[runs], buckets[runs]
+            run_times, keys = times[runs], buckets[runs]
         keys *= step
-        keys -= run_offsets
+        keys -= zone.offsets_at(run_times, run_blocks)
         # Only runs just after a clock change can have a bucket begun in another period.
-        near = zone.near_changes(run_times, np.searchsorted(runs, symbol_starts), step)
+        near = zone.near_changes(run_times, run_blocks, step)
         if len(near):
-            keys[near] = zone.bucket_starts(keys[near] + run_offsets[near], run_times[near], step)
+            keys[near] = zone.bucket_starts(
+                keys[near] + zone.offsets_at(run_times[near]), run_times[near], step
+            )
         return runs, keys
-    days = (times + offsets) // MICROS_PER_DAY
-    runs = _run_starts(days[1:] != days[:-1], symbol_starts)
-    return runs, _calendar_bucket_of(days[runs], interval, frequency)
+    buckets //= MICROS_PER_DAY
+    runs = _run_starts(buckets[1:] != buckets[:-1], symbol_starts)
+    return runs, _calendar_bucket_of(buckets[runs], interval, frequency)
 
 
 def _per_row_groups(
@@ -379,13 +382,15 @@ def _aggregate(
         reduced = ufunc.reduceat(values, starts)
         return reduced
 
+    ends = None if size else np.append(starts[1:], prepared.num_rows) - 1
+
     def first_and_last(values: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         """The value of each group's first row and of its last row."""
         if size == 1:
             return values, values
-        if size:
+        if ends is None:
             return values[::size], values[size - 1 :: size]
-        return values[starts], values[np.append(starts[1:], prepared.num_rows) - 1]
+        return values[starts], values[ends]
 
     highs, lows, volumes = run_all(
         [

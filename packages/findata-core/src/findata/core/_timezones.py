@@ -131,6 +131,23 @@ class OffsetTable:
             np.all(after // MICROS_PER_DAY >= (before - 1) // MICROS_PER_DAY)
         )
 
+    def _segments(
+        self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp]
+    ) -> list[tuple[int, int, int]]:
+        """``(begin, stop, offset)``: the rows ``begin:stop`` all under ``offset``, from a
+        binary search of each zone change in each time-sorted block."""
+        segments: list[tuple[int, int, int]] = []
+        ends = np.append(sorted_blocks[1:], len(utc_micros))
+        for start, end in zip(sorted_blocks.tolist(), ends.tolist(), strict=True):
+            # Rows where each zone period begins within this time-sorted block.
+            cuts = (start + np.searchsorted(utc_micros[start:end], self.starts[1:])).tolist()
+            for offset, begin, stop in zip(
+                self.offsets.tolist(), [start, *cuts], [*cuts, end], strict=True
+            ):
+                if stop > begin:
+                    segments.append((begin, stop, offset))
+        return segments
+
     def offsets_at(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
         """The offset in force at each instant, in microseconds (local = utc + offset).
 
@@ -142,27 +159,20 @@ class OffsetTable:
         if sorted_blocks is None or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
             return self.offsets[np.searchsorted(self.starts, utc_micros, side="right") - 1]
         result = np.empty(len(utc_micros), dtype=np.int64)
-        ends = np.append(sorted_blocks[1:], len(utc_micros))
-        for start, end in zip(sorted_blocks.tolist(), ends.tolist(), strict=True):
-            block = utc_micros[start:end]
-            # Rows where each zone period begins within this time-sorted block.
-            cuts = np.searchsorted(block, self.starts[1:]).tolist()
-            for offset, begin, stop in zip(
-                self.offsets.tolist(), [0, *cuts], [*cuts, end - start], strict=True
-            ):
-                if stop > begin:
-                    result[start + begin : start + stop] = offset
+        for begin, stop, offset in self._segments(utc_micros, sorted_blocks):
+            result[begin:stop] = offset
         return result
 
     def change_rows(
-        self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp], offsets: I64
+        self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp]
     ) -> npt.NDArray[np.intp]:
-        """Rows whose offset (``offsets``, from :meth:`offsets_at`) differs from the
-        previous row's within a block: the first row after each change, found by a
-        binary search per block and change instead of comparing every row."""
+        """Rows whose offset differs from the previous row's within a block: the first
+        row after each change, found by a binary search per block and change instead
+        of comparing every row (``sorted_blocks`` as in :meth:`offsets_at`)."""
         if len(self.starts) == 1 or len(utc_micros) < 2:
             return np.empty(0, dtype=np.intp)
         if len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
+            offsets = self.offsets_at(utc_micros)
             rows = np.flatnonzero(offsets[1:] != offsets[:-1]) + 1
             return np.setdiff1d(rows, sorted_blocks, assume_unique=True).astype(np.intp)
         ends = np.append(sorted_blocks[1:], len(utc_micros))
@@ -173,8 +183,10 @@ class OffsetTable:
         rows = np.concatenate(candidates)
         block_ends = np.repeat(ends, len(self.starts) - 1)
         block_starts = np.repeat(sorted_blocks, len(self.starts) - 1)
-        rows = rows[(rows > block_starts) & (rows < block_ends)]
-        return np.unique(rows[offsets[rows] != offsets[rows - 1]]).astype(np.intp)
+        rows = np.unique(rows[(rows > block_starts) & (rows < block_ends)])
+        moved = self.offsets_at(utc_micros[rows]) != self.offsets_at(utc_micros[rows - 1])
+        changed: npt.NDArray[np.intp] = rows[moved].astype(np.intp)
+        return changed
 
     def near_changes(
         self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp], width: int
@@ -205,8 +217,20 @@ class OffsetTable:
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
 
     def local(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
-        """Wall-clock time of each instant, as microseconds since the local epoch."""
-        return utc_micros + self.offsets_at(utc_micros, sorted_blocks)
+        """Wall-clock time of each instant, as microseconds since the local epoch (with
+        ``sorted_blocks``, one addition of a constant per zone period and block, no
+        array of offsets)."""
+        if (
+            len(self.starts) == 1
+            or sorted_blocks is None
+            or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL
+        ):
+            shifted: I64 = utc_micros + self.offsets_at(utc_micros)
+            return shifted
+        result = np.empty(len(utc_micros), dtype=np.int64)
+        for begin, stop, offset in self._segments(utc_micros, sorted_blocks):
+            np.add(utc_micros[begin:stop], offset, out=result[begin:stop])
+        return result
 
     def bucket_starts(self, floored_local: I64, after_utc: I64, step: int) -> I64:
         """When the wall-clock bucket ``floored_local`` (a multiple of ``step``) holding the
