@@ -266,7 +266,7 @@ def _bucket_runs(
         else:
             run_times, keys = times[runs], buckets[runs]
         keys *= step
-        keys -= zone.offsets_at(run_times, run_blocks)
+        zone.shift(keys, run_times, run_blocks, keys, sign=-1)
         # Only runs just after a clock change can have a bucket begun in another period.
         near = zone.near_changes(run_times, run_blocks, step)
         if len(near):
@@ -286,14 +286,16 @@ def _per_row_groups(
     starts step back in time within a symbol (see :func:`resample`)."""
     runs, keys = _bucket_runs(prepared, zone, interval, frequency)
     first_runs = np.searchsorted(runs, prepared.symbol_starts)
+    increasing = keys[1:] > keys[:-1]
+    increasing[first_runs[1:] - 1] = True
+    if increasing.all():  # every run its own bucket, in order (intraday, as a rule)
+        return runs, keys
     if np.any(_within_symbol(keys[1:] < keys[:-1], first_runs)):
         return None
     # Neighbouring runs in one bucket (days of a week, a clock change) form one group.
     first_of_group = np.ones(len(runs), dtype=bool)
     first_of_group[1:] = keys[1:] != keys[:-1]
     first_of_group[first_runs] = True
-    if first_of_group.all():  # every run its own bucket (intraday, as a rule)
-        return runs, keys
     return runs[first_of_group], keys[first_of_group]
 
 

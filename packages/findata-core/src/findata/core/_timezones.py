@@ -217,20 +217,36 @@ class OffsetTable:
         return np.concatenate(pieces) if pieces else np.empty(0, dtype=np.intp)
 
     def local(self, utc_micros: I64, sorted_blocks: npt.NDArray[np.intp] | None = None) -> I64:
-        """Wall-clock time of each instant, as microseconds since the local epoch (with
-        ``sorted_blocks``, one addition of a constant per zone period and block, no
-        array of offsets)."""
+        """Wall-clock time of each instant, as microseconds since the local epoch."""
+        return self.shift(utc_micros, utc_micros, sorted_blocks, np.empty_like(utc_micros))
+
+    def shift(
+        self,
+        values: I64,
+        utc_micros: I64,
+        sorted_blocks: npt.NDArray[np.intp] | None,
+        out: I64,
+        *,
+        sign: int = 1,
+    ) -> I64:
+        """``values`` plus (``sign`` -1: minus) the offset in force at each instant of
+        ``utc_micros``, into ``out`` (which may be ``values``). With ``sorted_blocks``
+        (as in :meth:`offsets_at`) one addition of a constant per zone period and block,
+        with no array of offsets."""
         if (
             len(self.starts) == 1
             or sorted_blocks is None
             or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL
         ):
-            shifted: I64 = utc_micros + self.offsets_at(utc_micros)
-            return shifted
-        result = np.empty(len(utc_micros), dtype=np.int64)
+            offsets = self.offsets_at(utc_micros)
+            return (
+                np.add(values, offsets, out=out)
+                if sign > 0
+                else np.subtract(values, offsets, out=out)
+            )
         for begin, stop, offset in self._segments(utc_micros, sorted_blocks):
-            np.add(utc_micros[begin:stop], offset, out=result[begin:stop])
-        return result
+            np.add(values[begin:stop], sign * offset, out=out[begin:stop])
+        return out
 
     def bucket_starts(self, floored_local: I64, after_utc: I64, step: int) -> I64:
         """When the wall-clock bucket ``floored_local`` (a multiple of ``step``) holding the
