@@ -402,8 +402,10 @@ def _aggregate(
         ],
         prepared.num_rows,
     )
-    arrays: dict[str, pa.Array] = {
-        SYMBOL: _symbols(prepared, first_rows),
+    arrays: dict[str, pa.Array | pa.ChunkedArray] = {
+        SYMBOL: prepared.table.column(SYMBOL)
+        if size == 1 and order is None
+        else _symbols(prepared, first_rows),
         PERIOD_START: _periods(periods, schema.field(PERIOD_START).type),
         OPEN: pa.array(first_and_last(column(OPEN))[0]),
         HIGH: pa.array(highs),
