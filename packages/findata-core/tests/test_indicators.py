@@ -263,6 +263,7 @@ def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_na
         (lambda: ema(np.ones(50), 10.5), "window"),  # type: ignore[arg-type]
         (lambda: atr(np.ones(50), np.ones(50), np.ones(49)), "values"),
         (lambda: obv(np.ones(50), np.ones(51)), "values"),
+        (lambda: rsi(np.ones((50, 2))), "values"),
     ],
 )
 def test_given_a_bad_period_when_calling_a_kernel_then_the_parameter_is_named(

@@ -46,7 +46,14 @@ def _period(name: str, value: int, minimum: int = 1) -> int:
 
 
 def _as_float(values: npt.ArrayLike) -> F64:
-    return np.ascontiguousarray(values, dtype=np.float64)
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise InvalidParameterError(
+            "values",
+            f"a kernel takes one series: a 1-dimensional array, not {array.ndim}-dimensional",
+            value=list(array.shape),
+        )
+    return array
 
 
 def _same_length(*arrays: F64) -> None:
