@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import subprocess
 import sys
 import time
@@ -146,7 +147,9 @@ from findata.db import DuckDBStore
 
 bars = pa.table({
     "symbol": ["NEW"],
-    "timestamp": pa.array([dt.datetime(2024, 1, 2, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")),
+    "timestamp": pa.array(
+        [dt.datetime(2024, 1, 2, int(sys.argv[2]), tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")
+    ),
     "open": [1.0], "high": [1.0], "low": [1.0], "close": [1.0], "volume": [1],
 })
 asyncio.run(DuckDBStore(sys.argv[1], lock_timeout=20).write_bars(bars, source="other"))
@@ -200,7 +203,7 @@ async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
     # WHEN another process writes (it announces itself; the reader lets go)
     write = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path],
+        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "0"],
         capture_output=True,
         text=True,
         check=False,
@@ -306,3 +309,74 @@ async def test_migration_0003_moves_stored_bars_to_integer_symbol_ids(
     await store.write_bars(make_bars("CCC", 2), source="new")
     assert (await store.read_bars(["CCC"])).num_rows == 2
     await store.disconnect()
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _count_series_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    read: list[str] = []
+    real_load = DuckDBStore._load_one
+
+    def counting_load(self: DuckDBStore, conn: object, version: str, symbol: str, *rest: object):  # type: ignore[no-untyped-def]
+        read.append(symbol)
+        return real_load(self, conn, version, symbol, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBStore, "_load_one", counting_load)
+    return read
+
+
+async def test_a_write_of_one_symbol_keeps_the_other_cached_series(
+    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a reader that cached two symbols
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.write_bars(make_bars("BBB", 4), source="test")
+    reader = DuckDBStore(file_store.path)
+    before = await reader.read_bars(["BBB"])
+    await reader.read_bars(["AAA"])
+
+    # WHEN AAA gets more bars and both are read again
+    await file_store.write_bars(make_bars("AAA", 6), source="test")
+    read = _count_series_reads(monkeypatch)
+    aaa = await reader.read_bars(["AAA"])
+    bbb = await reader.read_bars(["BBB"])
+
+    # THEN only AAA was read from the file; BBB came from the cache, unchanged
+    assert aaa.num_rows == 6
+    assert bbb.equals(before)
+    assert read == ["AAA"]
+
+
+async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
+    tmp_path: Path, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a reader that cached a symbol, and another process that adds a symbol
+    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
+    await reader.migrate()
+    start = dt.datetime(2024, 1, 3, 5, tzinfo=dt.UTC)  # 00:00 in New York
+    await reader.write_bars(make_bars("NEW", 3, start=start, base=50.0), source="test")
+    await reader.read_bars(["NEW"])
+    write = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "5"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert write.returncode == 0, write.stderr
+
+    # WHEN the reader's background refresh has caught up with the new version
+    version = await reader.data_version()
+    await asyncio.to_thread(_wait_until, lambda: reader._bars_cache.entries()[0] == version)
+    read = _count_series_reads(monkeypatch)
+    bars = await reader.read_bars(["NEW"])
+
+    # THEN the first read after the write is served without reading the file
+    assert read == []
+    assert bars.column("close").to_pylist() == [1.0, 50.5, 51.5, 52.5]
+    await reader.disconnect()

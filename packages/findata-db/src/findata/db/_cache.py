@@ -54,6 +54,13 @@ class VersionedCache(Generic[Value]):
                 _, (_, evicted_rows) = self._entries.popitem(last=False)
                 self._rows -= evicted_rows
 
+    def entries(self) -> tuple[str | None, list[tuple[Hashable, Value, int]]]:
+        """The cached version and its entries, most recently used first."""
+        with self._lock:
+            return self._version, [
+                (key, value, rows) for key, (value, rows) in reversed(self._entries.items())
+            ]
+
     def clear(self) -> None:
         with self._lock:
             self._version = None

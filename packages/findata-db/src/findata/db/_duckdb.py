@@ -14,6 +14,7 @@ docs/decisions/0011-duckdb-multi-process-access.md.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import datetime as dt
 import logging
@@ -21,6 +22,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -154,6 +156,7 @@ class _SharedReader:
         self.conn: duckdb.DuckDBPyConnection | None = None
         self.last_used = 0.0
         self._watcher: threading.Thread | None = None
+        self.stores: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
 
     def connection(
         self, connect: Callable[[], duckdb.DuckDBPyConnection]
@@ -210,6 +213,8 @@ class _SharedReader:
                         self.conn = duckdb.connect(self.path, read_only=True)
                         self.last_used = now
                         rewarm_until = 0.0
+                        for store in list(self.stores):
+                            store._refresh_ahead(self.conn)
                         continue
                 self._watcher = None
                 return
@@ -225,7 +230,19 @@ def _forget_readers_after_fork() -> None:
         reader._watcher = None
 
 
+def _stop_readers_at_exit() -> None:
+    """Close held connections and stop their threads before the interpreter finalizes:
+    a daemon thread still inside DuckDB then would abort the process."""
+    for reader in list(_READERS.values()):
+        with reader.lock:
+            watcher, reader._watcher = reader._watcher, None
+            reader.close()
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout=5)
+
+
 os.register_at_fork(after_in_child=_forget_readers_after_fork)
+atexit.register(_stop_readers_at_exit)
 
 
 def _shared_reader(path: str, lock: threading.Lock) -> _SharedReader:
@@ -264,11 +281,16 @@ class DuckDBStore:
         self._version_file = Path(f"{self.path}.version")
         self._lock = threading.Lock() if self._memory else _path_lock(self.path)
         self._memory_conn: duckdb.DuckDBPyConnection | None = None
+        self._publish_after_close: str | None = None
         self._reader: _SharedReader | None = None
         if not self._memory:
             self._reader = _shared_reader(self.path, self._lock)
             self._reader.idle = hold_idle
         self._bars_cache: VersionedCache[pa.Table] = VersionedCache(cache_rows)
+        # Each cached series' (symbol_id, updated_at) when it was read: every write
+        # of a symbol changes its updated_at, so an unchanged stamp lets the series
+        # carry over to a new data version without reading it again.
+        self._stamps: dict[str, tuple[int, dt.datetime]] = {}
         self._symbols_cache: VersionedCache[list[SymbolInfo]] = VersionedCache(cache_rows)
 
     @classmethod
@@ -383,6 +405,12 @@ class DuckDBStore:
                     return
             with contextlib.ExitStack() as stack:
                 renew = stack.enter_context(_write_intent(self.path)) if write else None
+                if write:
+                    # Runs after the close, before the announcement goes: readers that
+                    # see the new token find the file free, and readers waiting for the
+                    # writer to finish find the new token when they re-open.
+                    self._publish_after_close = None
+                    stack.callback(self._publish_pending)
                 conn = self._connect_with_retry(write=write, on_retry=renew)
                 stack.callback(self._close_operation, conn)
                 try:
@@ -406,6 +434,11 @@ class DuckDBStore:
             raise
         finally:
             cursor.close()
+
+    def _publish_pending(self) -> None:
+        version, self._publish_after_close = self._publish_after_close, None
+        if version is not None:
+            self._publish_version(version)
 
     def _release_reader(self) -> None:
         assert self._reader is not None
@@ -553,22 +586,72 @@ class DuckDBStore:
 
     def _load_series(self, version: str, symbols: list[str]) -> dict[str, pa.Table]:
         """Whole series of ``symbols`` in time order, cached for ``version``."""
-        loaded: dict[str, pa.Table] = {}
+        if self._reader is not None:
+            self._reader.stores.add(self)
         with self._open(write=False) as conn:
-            ids = dict(
-                conn.execute(
-                    "SELECT symbol, symbol_id FROM symbols WHERE symbol IN (SELECT unnest(?))",
-                    [symbols],
-                ).fetchall()
-            )
+            stamps = self._carry_over(conn, version)
+            loaded: dict[str, pa.Table] = {}
             for symbol in symbols:
-                # An unknown symbol reads no rows (id -1), with the right columns.
-                raw = conn.sql(_SELECT_SERIES, params=[ids.get(symbol, -1)]).to_arrow_table()
-                series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
-                table = to_bar_table(series)
-                self._bars_cache.put(version, symbol, table, table.num_rows)
-                loaded[symbol] = table
-        return loaded
+                carried = self._bars_cache.get(version, symbol)
+                if carried is None:
+                    carried = self._load_one(conn, version, symbol, stamps)
+                loaded[symbol] = carried
+            return loaded
+
+    def _load_one(
+        self,
+        conn: duckdb.DuckDBPyConnection,
+        version: str,
+        symbol: str,
+        stamps: dict[str, tuple[int, dt.datetime]],
+    ) -> pa.Table:
+        stamp = stamps.get(symbol)
+        # An unknown symbol reads no rows (id -1), with the right columns.
+        raw = conn.sql(_SELECT_SERIES, params=[-1 if stamp is None else stamp[0]]).to_arrow_table()
+        series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
+        table = to_bar_table(series)
+        if stamp is not None:
+            self._stamps[symbol] = stamp
+        self._bars_cache.put(version, symbol, table, table.num_rows)
+        return table
+
+    def _carry_over(
+        self, conn: duckdb.DuckDBPyConnection, version: str
+    ) -> dict[str, tuple[int, dt.datetime]]:
+        """The symbols' current stamps; cached series of an older version whose symbol
+        is unchanged move to ``version`` (an ingest of one symbol keeps the others hot)."""
+        stamps = {
+            str(symbol): (int(symbol_id), updated_at)
+            for symbol, symbol_id, updated_at in conn.execute(
+                "SELECT symbol, symbol_id, updated_at FROM symbols"
+            ).fetchall()
+        }
+        cached_version, entries = self._bars_cache.entries()
+        if cached_version is not None and cached_version != version:
+            for symbol, table, rows in reversed(entries):  # least recent first: LRU kept
+                if isinstance(symbol, str) and stamps.get(symbol) == self._stamps.get(symbol):
+                    self._bars_cache.put(version, symbol, table, rows)
+        return stamps
+
+    def _refresh_ahead(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """After another process's write: carry unchanged series over, read changed ones
+        again (most recent first) until a writer announces itself. Under the path lock."""
+        version = self._current_version()
+        cached_version, entries = self._bars_cache.entries()
+        if cached_version is None or cached_version == version:
+            return
+        cursor = conn.cursor()
+        try:
+            stamps = self._carry_over(cursor, version)
+            for symbol, _table, _rows in entries:
+                if _writer_waiting(self.path):
+                    return
+                if isinstance(symbol, str) and self._bars_cache.get(version, symbol) is None:
+                    self._load_one(cursor, version, symbol, stamps)
+        except duckdb.Error as error:
+            logger.debug("refreshing the read cache of %s failed: %s", self.path, error)
+        finally:
+            cursor.close()
 
     def _bump_version(self, conn: duckdb.DuckDBPyConnection) -> str:
         """The last statement of every write transaction: readers' caches key on it."""
@@ -652,6 +735,7 @@ class DuckDBStore:
                     [source, now, list(ids.values())],
                 )
                 version = self._bump_version(conn)
+                self._publish_after_close = version
                 # The symbol list as of this commit: the next file of an ingest asks
                 # for it, and opening the file again would cost more than this query.
                 infos = [
@@ -662,13 +746,11 @@ class DuckDBStore:
                 ]
                 conn.commit()
             except BaseException:
+                self._publish_after_close = None
                 conn.rollback()
                 raise
             finally:
                 conn.unregister("staging_bars")
-        # Published once the file is closed and no longer announced: a reader that
-        # sees the new token finds the file free instead of retrying against our lock.
-        self._publish_version(version)
         self._symbols_cache.put(version, "symbols", infos, len(infos))
         return int(normalized.num_rows)
 
