@@ -24,6 +24,7 @@ from findata.core import (
     rsi,
     sma,
     stoch,
+    vwap,
     wma,
 )
 
@@ -264,6 +265,7 @@ def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_na
         (lambda: atr(np.ones(50), np.ones(50), np.ones(49)), "values"),
         (lambda: obv(np.ones(50), np.ones(51)), "values"),
         (lambda: rsi(np.ones((50, 2))), "values"),
+        (lambda: vwap(np.ones(3), np.ones(3), np.ones(3), np.ones(3), sessions=[1, 1]), "sessions"),
     ],
 )
 def test_given_a_bad_period_when_calling_a_kernel_then_the_parameter_is_named(
@@ -283,3 +285,13 @@ def test_given_a_short_series_when_calling_kernels_then_they_return_only_nan() -
     outputs = [*macd(values), rsi(values), ema(values, 5), wma(values, 5), *bbands(values, 5)]
     # THEN
     assert all(len(output) == 3 and np.isnan(output).all() for output in outputs)
+
+
+def test_given_sessions_when_calling_the_vwap_kernel_then_each_session_starts_afresh() -> None:
+    # GIVEN two sessions, the second opening with a bar that traded nothing
+    price = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    volume = np.array([1.0, 3.0, 0.0, 2.0, 2.0])
+    # WHEN
+    result = vwap(price, price, price, volume, sessions=["a", "a", "b", "b", "b"])
+    # THEN
+    np.testing.assert_array_equal(result, [10.0, 17.5, np.nan, 40.0, 45.0])

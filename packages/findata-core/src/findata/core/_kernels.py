@@ -197,23 +197,24 @@ def vwap(
     The price of a bar is its own ``bar_vwap`` when given (exact, from trades), else the
     typical price (high + low + close) / 3. ``sessions`` labels each bar's session
     (equal labels, contiguous); ``None`` makes the whole series one session. NaN until a
-    session has traded any volume. Not a TA-Lib function.
+    session has traded any volume. Not a TA-Lib function; the running totals restart with
+    each session (:func:`findata.core._loops.vwap`).
     """
-    v = _as_float(volume)
-    price = (
-        (_as_float(high) + _as_float(low) + _as_float(close)) / 3.0
-        if bar_vwap is None
-        else _as_float(bar_vwap)
-    )
-    if len(v) == 0:
-        return np.empty(0)
-    traded = np.cumsum(price * v)
-    volumes = np.cumsum(v)
-    if sessions is not None:
+    h, lo, c, v = (_as_float(values) for values in (high, low, close, volume))
+    _same_length(h, lo, c, v)
+    price = (h + lo + c) / 3.0 if bar_vwap is None else _as_float(bar_vwap)
+    _same_length(price, v)
+    if sessions is None:
+        starts = np.zeros(1, dtype=np.int64)
+    else:
         labels = np.asarray(sessions)
-        starts = np.concatenate(([0], np.flatnonzero(labels[1:] != labels[:-1]) + 1))
-        lengths = np.diff(np.append(starts, len(v)))
-        traded -= np.repeat(np.concatenate(([0.0], traded[starts[1:] - 1])), lengths)
-        volumes -= np.repeat(np.concatenate(([0.0], volumes[starts[1:] - 1])), lengths)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(volumes > 0, traded / volumes, np.nan)
+        if labels.shape != v.shape:
+            raise InvalidParameterError(
+                "sessions", "sessions must label every bar", value=list(labels.shape)
+            )
+        changed = labels[1:] != labels[:-1]
+        starts = np.empty(np.count_nonzero(changed) + 1, dtype=np.int64)
+        starts[0] = 0
+        starts[1:] = np.flatnonzero(changed) + 1
+    result: F64 = _loops().vwap(price, v, starts)
+    return result

@@ -66,6 +66,7 @@ _ARRAY = numba.types.Array(numba.float64, 1, "C", readonly=True)
 _OUT = numba.float64[::1]
 _INT = numba.int64
 _FLOAT = numba.float64
+_STARTS = numba.types.Array(numba.int64, 1, "C", readonly=True)
 _THREE = numba.types.UniTuple(_OUT, 3)  # type: ignore[no-untyped-call]
 _TWO = numba.types.UniTuple(_OUT, 2)  # type: ignore[no-untyped-call]
 
@@ -421,4 +422,24 @@ def obv(values: F64, volume: F64) -> F64:
             total -= volume[today]
         out[today] = total
         previous = value
+    return out
+
+
+@_compiled(_OUT(_ARRAY, _ARRAY, _STARTS))
+def vwap(price: F64, volume: F64, session_starts: npt.NDArray[np.int64]) -> F64:
+    """Volume-weighted average price, cumulative from each of ``session_starts`` (sorted
+    rows, the first 0): running totals reset per session, so no session inherits the
+    rounding of the ones before; NaN until the session has traded."""
+    out = np.empty(len(price))
+    session = 0
+    traded = 0.0
+    shares = 0.0
+    for today in range(len(price)):
+        if session < len(session_starts) and session_starts[session] == today:
+            session += 1
+            traded = 0.0
+            shares = 0.0
+        traded += price[today] * volume[today]
+        shares += volume[today]
+        out[today] = traded / shares if shares > 0 else np.nan
     return out
