@@ -380,3 +380,30 @@ async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     assert read == []
     assert bars.column("close").to_pylist() == [1.0, 50.5, 51.5, 52.5]
     await reader.disconnect()
+
+
+async def test_a_writer_gets_in_past_an_announcement_left_by_a_killed_writer(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a reader that never idles, and a `.writing` file naming a dead process
+    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
+    await reader.migrate()
+    await reader.write_bars(make_bars("AAA", 3), source="test")
+    await asyncio.to_thread(_announce_a_dead_writer, reader.path)
+    assert (await reader.read_bars(["AAA"])).num_rows == 3
+
+    # WHEN another process writes
+    write = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    # THEN it announced itself over the stale file, got in, and cleaned up
+    assert write.returncode == 0, write.stderr
+    assert [info.symbol for info in await reader.list_symbols()] == ["AAA", "NEW"]
+    assert not await asyncio.to_thread(Path(f"{reader.path}.writing").exists)
+    await reader.disconnect()

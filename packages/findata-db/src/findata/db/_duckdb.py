@@ -117,15 +117,17 @@ def _write_intent(path: str) -> Iterator[Callable[[], None]]:
     """Announce a write in ``<file>.writing`` (our pid) until the file is closed.
 
     Yields ``renew()``, called on every retry: if another writer removed the file
-    when it finished, ours is back within one backoff step, so readers that keep
-    reading cannot starve a writer.
+    when it finished, or a killed writer left its dead pid in it, ours is there
+    within one backoff step, so readers that keep reading cannot starve a writer.
     """
     intent = _intent_path(path)
     token = str(os.getpid())
 
     def renew() -> None:
         try:
-            if not intent.exists():
+            # Ours unless another live writer's: a killed writer's pid would be ignored.
+            current = intent.read_text(encoding="ascii") if intent.exists() else ""
+            if current != token and not (current and _writer_waiting(path)):
                 intent.write_text(token, encoding="ascii")
         except OSError as error:  # read-only folder: writers still get in at idle
             logger.debug("cannot announce a write of %s: %s", path, error)
