@@ -24,6 +24,7 @@ from findata.api._metrics import Metrics
 from findata.api._settings import load_settings
 from findata.api._state import EXTENSION_KEY, AppState
 from findata.api._store import StoreGateway
+from findata.core import load_indicator_loops
 from findata.db import Store
 
 # Optional extensions, each a module with ``init_app(app)``, installed in this order
@@ -61,7 +62,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     _store.init_app(app, gateway, settings)
     _init_extensions(app)
 
-    app.before_serving(_import_indicator_kernels)
+    app.before_serving(_load_indicator_loops)
     if settings.gc_freeze:
         app.before_serving(_freeze_startup_heap)
 
@@ -73,16 +74,15 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     return app
 
 
-async def _import_indicator_kernels() -> None:
-    """findata-core imports SciPy on first use so that CLI commands start fast; a server
-    pays that second once, before it accepts requests (and before the heap is frozen),
-    instead of on its first indicator request."""
-    for module in ("scipy.signal", "scipy.ndimage"):
-        importlib.import_module(module)
+async def _load_indicator_loops() -> None:
+    """findata-core compiles its indicator loops (Numba) on first use so that CLI commands
+    start fast; a server pays those seconds once, before it accepts requests (and before
+    the heap is frozen), instead of on its first indicator request."""
+    load_indicator_loops()
 
 
 async def _freeze_startup_heap() -> None:
-    """Exclude everything alive at start-up (modules, numpy/scipy/pyarrow objects) from the
+    """Exclude everything alive at start-up (modules, numpy/numba/pyarrow objects) from the
     cyclic GC: full collections then only walk what requests allocate. Measured: without
     it, gen-2 collections over the imported heap showed as p99 latency spikes under load."""
     gc.collect()

@@ -31,6 +31,13 @@ def _loops() -> ModuleType:
     return loops
 
 
+def load_indicator_loops() -> None:
+    """Compile the indicator loops now, or load them from Numba's cache: a server calls
+    this before accepting requests so that its first indicator request does not wait
+    seconds for it (docs/decisions/0004-indicator-loops-compiled-with-numba.md)."""
+    _loops()
+
+
 def _period(name: str, value: int, minimum: int = 1) -> int:
     """``value`` as a Python int, or an error naming the parameter (the compiled loops
     take a machine integer, and a float window has no meaning)."""
