@@ -80,9 +80,11 @@ RUN groupadd --gid 10001 findata \
     && mkdir /data \
     && chown findata:findata /data
 COPY --from=venv /opt/venv /opt/venv
-# Read-only-root friendly: state lives on the /data volume, scratch on a tmpfs at /tmp.
+# Read-only-root friendly: state lives on the /data volume, scratch on a tmpfs at /tmp,
+# including Numba's cache of the compiled indicator loops (one compile per container).
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
+    NUMBA_CACHE_DIR=/tmp/numba-cache \
     FINDATA_ENV=production \
     FINDATA_HOST=0.0.0.0 \
     FINDATA_PORT=5000 \

@@ -4,8 +4,9 @@
 #      installer, sources or tests of ours in it;
 #   2. run it as production would: read-only root, tmpfs /tmp, state on a /data volume,
 #      FINDATA_ENV=production (API keys required): migrate, seed the demo data, create
-#      a key, serve; then the image's own HEALTHCHECK, 200 from /_healthcheck, and a
-#      non-empty monthly series from /stocks/time-series/<demo symbol>;
+#      a key, serve; then the image's own HEALTHCHECK, 200 from /_healthcheck, a
+#      non-empty monthly series from /stocks/time-series/<demo symbol>, and an RSI from
+#      /stocks/indicators/<demo symbol> (Numba compiles into its cache on the tmpfs);
 #   3. stop and remove everything it started.
 # Usage: tests/delivery/image-smoke.sh IMAGE   (CONTAINER_ENGINE=docker|podman, PORT=...)
 set -euo pipefail
@@ -88,7 +89,8 @@ if [[ "$engine_name" == podman ]] && [[ ! -S /run/systemd/private ]]; then
 fi
 "${engine[@]}" run --detach --name "$name" "${run_opts[@]}" "$image" >/dev/null
 base="http://127.0.0.1:$port"
-for attempt in $(seq 60); do
+# Serving starts once the indicator loops are compiled (seconds on a cold Numba cache).
+for attempt in $(seq 120); do
   status="$(curl -s -o /dev/null -w '%{http_code}' "$base/_healthcheck" || true)"
   [[ "$status" == 200 ]] && break
   if [[ "$("${engine[@]}" inspect --format '{{.State.Running}}' "$name")" != true ]]; then
@@ -126,6 +128,14 @@ import json, sys
 bars = json.load(open(sys.argv[1]))
 assert isinstance(bars, list) and bars, bars
 print(f"{len(bars)} monthly bars, first {json.dumps(bars[0])}")
+EOF
+url="$base/stocks/indicators/$symbol?name=rsi&frequency=Daily"
+curl -sf "${auth[@]}" "$url" > "$workdir/rsi.json" || fail "GET $url failed"
+python3 - "$workdir/rsi.json" <<'EOF' || fail "GET $url: no RSI values in 0..100: $(head -c 300 "$workdir/rsi.json")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert isinstance(rows, list) and rows and all(0 <= row["rsi"] <= 100 for row in rows), rows[:3]
+print(f"{len(rows)} daily RSI values, last {json.dumps(rows[-1])}")
 EOF
 
 step "stop"
