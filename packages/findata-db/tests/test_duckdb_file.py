@@ -354,8 +354,9 @@ async def test_a_write_of_one_symbol_keeps_the_other_cached_series(
 async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     tmp_path: Path, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN a reader that cached a symbol, and another process that adds a symbol
-    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
+    # GIVEN a reader that cached a symbol (its connection idle-closed after 50 ms), and
+    # another process that then adds a bar to that symbol
+    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=0.05)
     await reader.migrate()
     start = dt.datetime(2024, 1, 3, 5, tzinfo=dt.UTC)  # 00:00 in New York
     await reader.write_bars(make_bars("NEW", 3, start=start, base=50.0), source="test")

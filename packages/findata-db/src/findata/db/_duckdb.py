@@ -79,8 +79,6 @@ def _path_lock(path: str) -> threading.Lock:
 
 _WATCH_INTERVAL: Final = 0.02
 """How often a held read connection checks for a waiting writer and idleness (s)."""
-_REWARM_WAIT: Final = 60.0
-"""How long a reader released for a writer waits to re-open once it is done (s)."""
 
 
 def _intent_path(path: str) -> Path:
@@ -147,8 +145,9 @@ class _SharedReader:
     """The read-only connection of one file in this process, held between reads.
 
     Every access happens under the file's path lock. A daemon thread closes the
-    connection when a writer announces itself (then re-opens it once the writer
-    is done, if it had been in use) or after ``idle`` seconds without a read.
+    connection when a writer announces itself or after ``idle`` seconds without a
+    read; while the process has cached series, it also notices a new data version
+    once the writer is done, re-opens and refreshes them ahead of the next request.
     """
 
     def __init__(self, path: str, lock: threading.Lock) -> None:
@@ -188,38 +187,41 @@ class _SharedReader:
             self._watcher.start()
 
     def _run(self) -> None:
-        rewarm_until = 0.0
         while True:
             time.sleep(_WATCH_INTERVAL)
             with self.lock:
                 if threading.current_thread() is not self._watcher:
                     return
-                now = time.monotonic()
-                waiting = _writer_waiting(self.path)
-                if self.conn is not None:
-                    if waiting:
-                        self.close()
-                        # Re-open after the writer if reads were recent (bounded wait).
-                        rewarm_until = now + _REWARM_WAIT
-                    elif now - self.last_used > self.idle:
-                        self.close()
-                        self._watcher = None
-                        return
-                    continue
-                if waiting and now < rewarm_until:
-                    continue
-                if not waiting and now < rewarm_until and self.idle > 0:
-                    # The writer is done: open again now, so the first read of the
-                    # new data does not pay the open.
-                    with contextlib.suppress(duckdb.Error):
-                        self.conn = duckdb.connect(self.path, read_only=True)
-                        self.last_used = now
-                        rewarm_until = 0.0
-                        for store in list(self.stores):
-                            store._refresh_ahead(self.conn)
-                        continue
-                self._watcher = None
-                return
+                if not self._tick():
+                    self._watcher = None
+                    return
+
+    def _tick(self) -> bool:
+        """One look at the side files; ``False`` when there is nothing left to watch."""
+        now = time.monotonic()
+        waiting = _writer_waiting(self.path)
+        if self.conn is not None:
+            if waiting or now - self.last_used > self.idle:
+                self.close()
+            return True
+        stores = list(self.stores)
+        if not any(store._has_cached_series() for store in stores):
+            return False
+        stale = [store for store in stores if store._cache_is_stale()]
+        if waiting or not stale:
+            return True
+        # Another process wrote and is done: open again now and re-read what changed,
+        # so the first request for new data pays neither the open nor the scan.
+        try:
+            self.conn = duckdb.connect(self.path, read_only=True)
+        except duckdb.Error:
+            return True  # an unannounced writer holds the file: try again next time
+        self.last_used = now
+        for store in stale:
+            store._refresh_ahead(self.conn)
+        if self.idle <= 0:
+            self.close()
+        return True
 
 
 _READERS: dict[str, _SharedReader] = {}
@@ -635,6 +637,13 @@ class DuckDBStore:
                     self._bars_cache.put(version, symbol, table, rows)
         return stamps
 
+    def _has_cached_series(self) -> bool:
+        return bool(self._bars_cache.entries()[1])
+
+    def _cache_is_stale(self) -> bool:
+        cached_version, entries = self._bars_cache.entries()
+        return bool(entries) and cached_version != self._current_version()
+
     def _refresh_ahead(self, conn: duckdb.DuckDBPyConnection) -> None:
         """After another process's write: carry unchanged series over, read changed ones
         again (most recent first) until a writer announces itself. Under the path lock."""
@@ -650,8 +659,8 @@ class DuckDBStore:
                     return
                 if isinstance(symbol, str) and self._bars_cache.get(version, symbol) is None:
                     self._load_one(cursor, version, symbol, stamps)
-        except duckdb.Error as error:
-            logger.debug("refreshing the read cache of %s failed: %s", self.path, error)
+        except Exception:  # a background nicety: the next read loads what is missing
+            logger.warning("refreshing the read cache of %s failed", self.path, exc_info=True)
         finally:
             cursor.close()
 
