@@ -361,6 +361,7 @@ async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     start = dt.datetime(2024, 1, 3, 5, tzinfo=dt.UTC)  # 00:00 in New York
     await reader.write_bars(make_bars("NEW", 3, start=start, base=50.0), source="test")
     await reader.read_bars(["NEW"])
+    await reader.list_symbols()
     write = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "5"],
@@ -375,10 +376,14 @@ async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     version = await reader.data_version()
     await asyncio.to_thread(_wait_until, lambda: reader._bars_cache.entries()[0] == version)
     read = _count_series_reads(monkeypatch)
+    opened = _count_connects(monkeypatch)
+    infos = await reader.list_symbols()
     bars = await reader.read_bars(["NEW"])
 
-    # THEN the first read after the write is served without reading the file
+    # THEN the first requests after the write are served without opening the file
     assert read == []
+    assert opened == []
+    assert [info.bar_count for info in infos] == [4]
     assert bars.column("close").to_pylist() == [1.0, 50.5, 51.5, 52.5]
     await reader.disconnect()
 

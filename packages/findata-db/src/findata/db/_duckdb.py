@@ -554,8 +554,13 @@ class DuckDBStore:
         cached = self._symbols_cache.get(version, "symbols")
         if cached is not None:
             return cached
+        if self._reader is not None:
+            self._reader.stores.add(self)
         with self._open(write=False) as conn:
-            rows = conn.execute(f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol").fetchall()
+            return self._load_symbols(conn, version)
+
+    def _load_symbols(self, conn: duckdb.DuckDBPyConnection, version: str) -> list[SymbolInfo]:
+        rows = conn.execute(f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol").fetchall()
         infos = [_symbol_info(row) for row in rows]
         self._symbols_cache.put(version, "symbols", infos, len(infos))
         return infos
@@ -638,21 +643,31 @@ class DuckDBStore:
         return stamps
 
     def _has_cached_series(self) -> bool:
-        return bool(self._bars_cache.entries()[1])
+        return bool(self._bars_cache.entries()[1] or self._symbols_cache.entries()[1])
 
     def _cache_is_stale(self) -> bool:
-        cached_version, entries = self._bars_cache.entries()
-        return bool(entries) and cached_version != self._current_version()
+        version = self._current_version()
+        return any(
+            bool(entries) and cached_version != version
+            for cached_version, entries in (
+                self._bars_cache.entries(),
+                self._symbols_cache.entries(),
+            )
+        )
 
     def _refresh_ahead(self, conn: duckdb.DuckDBPyConnection) -> None:
-        """After another process's write: carry unchanged series over, read changed ones
-        again (most recent first) until a writer announces itself. Under the path lock."""
+        """After another process's write: list the symbols again, carry unchanged series
+        over, read changed ones (most recent first) until a writer announces itself.
+        Under the path lock."""
         version = self._current_version()
         cached_version, entries = self._bars_cache.entries()
-        if cached_version is None or cached_version == version:
-            return
         cursor = conn.cursor()
         try:
+            symbols_version, listed = self._symbols_cache.entries()
+            if listed and symbols_version != version:
+                self._load_symbols(cursor, version)  # the API looks a symbol up first
+            if cached_version is None or cached_version == version:
+                return
             stamps = self._carry_over(cursor, version)
             for symbol, _table, _rows in entries:
                 if _writer_waiting(self.path):
