@@ -99,8 +99,8 @@ def _writer_waiting(path: str) -> bool:
         pid = int(text.strip() or "0")
     except ValueError:
         return True  # being written right now
-    if pid <= 0:
-        return True
+    if pid <= 0 or os.name != "posix":
+        return True  # (os.kill would terminate the process on Windows, not probe it)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -245,7 +245,8 @@ def _stop_readers_at_exit() -> None:
             watcher.join(timeout=5)
 
 
-os.register_at_fork(after_in_child=_forget_readers_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_readers_after_fork)
 atexit.register(_stop_readers_at_exit)
 
 
