@@ -8,6 +8,7 @@ stores ``ApiKeyRecord``s. The SQL stores share the bars database (table
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ import asyncpg
 import duckdb
 
 from findata.core import FindataError
+from findata.db._duckdb import _write_intent
 from findata.db._errors import StoreUnavailableError
 from findata.db._url import duckdb_path, resolve_database_url, url_scheme
 
@@ -189,21 +191,26 @@ class DuckDBKeyStore:
     ) -> list[tuple[Any, ...]]:
         deadline = asyncio.get_running_loop().time() + self._lock_timeout
         delay = 0.01
-        while True:
-            try:
-                return await asyncio.to_thread(self._run_blocking, sql, parameters, write)
-            except (duckdb.IOException, duckdb.ConnectionException) as error:
-                if not self.path.exists():
-                    raise KeyStoreUnavailableError(
-                        f"no DuckDB file at {self.path}; run `findata db migrate` first"
-                    ) from error
-                if asyncio.get_running_loop().time() + delay > deadline:
-                    raise KeyStoreUnavailableError(
-                        f"the DuckDB file {self.path} stayed locked by another process "
-                        f"for {self._lock_timeout:g} s"
-                    ) from error
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.5)
+        # A writer announces itself as the bar store's writers do (ADR 0011), so a busy
+        # server's held read connection lets go instead of starving `findata keys`.
+        with _write_intent(str(self.path)) if write else contextlib.nullcontext() as renew:
+            while True:
+                try:
+                    return await asyncio.to_thread(self._run_blocking, sql, parameters, write)
+                except (duckdb.IOException, duckdb.ConnectionException) as error:
+                    if not self.path.exists():
+                        raise KeyStoreUnavailableError(
+                            f"no DuckDB file at {self.path}; run `findata db migrate` first"
+                        ) from error
+                    if asyncio.get_running_loop().time() + delay > deadline:
+                        raise KeyStoreUnavailableError(
+                            f"the DuckDB file {self.path} stayed locked by another process "
+                            f"for {self._lock_timeout:g} s"
+                        ) from error
+                if renew is not None:
+                    renew()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def _run_blocking(
         self, sql: str, parameters: Sequence[object], write: bool
