@@ -75,6 +75,19 @@ async def test_given_postgresql_when_scraping_metrics_then_the_pool_usage_is_rep
     assert pool["idle"] >= 1
 
 
+async def test_given_a_duckdb_file_when_scraping_metrics_then_its_held_connection_is_reported(
+    duckdb_url: str, make_app: Callable[..., Quart]
+) -> None:
+    # GIVEN an app serving a DuckDB file, which holds one read connection between reads
+    async with make_app(open_store(duckdb_url)).test_app() as serving:
+        client = serving.test_client()
+        await client.get("/stocks/time-series/ACME?frequency=Annual")
+        # WHEN
+        pool = await _pool_samples(client)
+    # THEN the connection is open and idle between requests
+    assert pool == {"in_use": 0.0, "idle": 1.0, "max": 1.0}
+
+
 async def test_given_a_store_without_a_pool_when_scraping_metrics_then_no_pool_gauge_is_made_up(
     memory_store: Store, make_app: Callable[..., Quart]
 ) -> None:

@@ -50,7 +50,7 @@ from findata.db._migrations import (
     merge_status,
 )
 from findata.db._planning import StoredSymbol, plan_write
-from findata.db._types import BarKind, SymbolInfo
+from findata.db._types import BarKind, PoolUsage, SymbolInfo
 from findata.db._url import MEMORY, duckdb_path
 from findata.db._validate import normalize_bars
 
@@ -323,6 +323,15 @@ class DuckDBStore:
             await asyncio.to_thread(self._release_reader)
         self._bars_cache.clear()
         self._symbols_cache.clear()
+
+    def pool_usage(self) -> PoolUsage | None:
+        """The one read connection this process holds on the file (a file store has no
+        pool; ``max_size`` 1); ``None`` for ``:memory:``."""
+        if self._reader is None:
+            return None
+        held = 1 if self._reader.conn is not None else 0
+        busy = 1 if held and self._lock.locked() else 0
+        return PoolUsage(open=held, idle=held - busy, max_size=1)
 
     async def health(self) -> None:
         await asyncio.to_thread(self._health_sync)
