@@ -197,7 +197,9 @@ def _cut(codes: np.ndarray, unix: np.ndarray, symbols: int) -> Iterable[Chunk]:
             continue
         first = np.datetime64(int(unix[low]), "us").astype("datetime64[M]")
         last = np.datetime64(int(unix[high - 1]), "us").astype("datetime64[M]")
-        months = np.arange(first, last + 2).astype("datetime64[us]").astype(np.int64)
+        one_month = np.timedelta64(1, "M")
+        month_starts = np.arange(first, last + 2 * one_month, one_month)
+        months = month_starts.astype("datetime64[us]").astype(np.int64)
         edges = low + np.searchsorted(unix[low:high], months)
         for index in range(len(months) - 1):
             start, stop = int(edges[index]), int(edges[index + 1])
