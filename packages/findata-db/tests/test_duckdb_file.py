@@ -156,6 +156,19 @@ asyncio.run(DuckDBStore(sys.argv[1], lock_timeout=20).write_bars(bars, source="o
 """
 
 
+async def _write_in_another_process(path: str, hour: int) -> None:
+    """One bar of NEW at ``hour`` UTC on 2024-01-02, written by a separate process."""
+    write = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, path, str(hour)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert write.returncode == 0, write.stderr
+
+
 def _announce_a_dead_writer(path: str) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -201,17 +214,9 @@ async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
     assert (await reader.read_bars(["AAA"])).num_rows == 3
 
     # WHEN another process writes (it announces itself; the reader lets go)
-    write = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "0"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    await _write_in_another_process(reader.path, 0)
 
     # THEN the write succeeded, and the reader sees it and reads on
-    assert write.returncode == 0, write.stderr
     assert [info.symbol for info in await reader.list_symbols()] == ["AAA", "NEW"]
     assert (await reader.read_bars(["NEW"])).num_rows == 1
     assert not await asyncio.to_thread(Path(f"{reader.path}.writing").exists)
@@ -362,15 +367,7 @@ async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     await reader.write_bars(make_bars("NEW", 3, start=start, base=50.0), source="test")
     await reader.read_bars(["NEW"])
     await reader.list_symbols()
-    write = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "5"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert write.returncode == 0, write.stderr
+    await _write_in_another_process(reader.path, 5)
 
     # WHEN the reader's background refresh has caught up with the new version
     version = await reader.data_version()
@@ -399,17 +396,9 @@ async def test_a_writer_gets_in_past_an_announcement_left_by_a_killed_writer(
     assert (await reader.read_bars(["AAA"])).num_rows == 3
 
     # WHEN another process writes
-    write = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-c", WRITE_IN_ANOTHER_PROCESS, reader.path, "0"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    await _write_in_another_process(reader.path, 0)
 
     # THEN it announced itself over the stale file, got in, and cleaned up
-    assert write.returncode == 0, write.stderr
     assert [info.symbol for info in await reader.list_symbols()] == ["AAA", "NEW"]
     assert not await asyncio.to_thread(Path(f"{reader.path}.writing").exists)
     await reader.disconnect()
