@@ -58,6 +58,31 @@ def test_a_duckdb_url_names_an_absolute_path() -> None:
     assert store.path == "/var/lib/findata/x.duckdb"
 
 
+def test_a_duckdb_url_query_sets_the_store_options() -> None:
+    # GIVEN a DuckDB URL with options
+    url = "duckdb:///var/lib/findata/x.duckdb?hold_idle=5&lock_timeout=60&cache_rows=1000"
+    # WHEN opened
+    store = open_store(url)
+    # THEN the path leaves the query out and the options reach the store
+    assert isinstance(store, DuckDBStore)
+    assert store.path == "/var/lib/findata/x.duckdb"
+    assert store.lock_timeout == 60.0
+    assert (store.hold_idle, store.cache_rows) == (5.0, 1000)
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [("hold_idel=5", "hold_idel"), ("hold_idle=soon", "hold_idle"), ("lock_timeout=-1", "-1")],
+)
+def test_a_misspelt_or_invalid_duckdb_url_option_is_named_in_the_error(
+    query: str, named: str
+) -> None:
+    # GIVEN / WHEN a DuckDB URL with a bad option is opened / THEN the error names it
+    with pytest.raises(InvalidParameterError, match=named) as raised:
+        open_store(f"duckdb:///tmp/x.duckdb?{query}")
+    assert raised.value.parameter == "database_url"
+
+
 @pytest.mark.parametrize("url", ["mysql://h/db", "duckdb://relative.duckdb", "nonsense"])
 def test_unsupported_urls_raise_a_typed_error(url: str) -> None:
     # GIVEN an unusable URL / WHEN opened / THEN InvalidParameterError names the parameter

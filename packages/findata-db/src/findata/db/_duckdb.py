@@ -51,7 +51,7 @@ from findata.db._migrations import (
 )
 from findata.db._planning import StoredSymbol, plan_write
 from findata.db._types import BarKind, PoolUsage, SymbolInfo
-from findata.db._url import MEMORY, duckdb_path
+from findata.db._url import MEMORY, duckdb_options, duckdb_path
 from findata.db._validate import normalize_bars
 
 logger = logging.getLogger(__name__)
@@ -283,6 +283,8 @@ class DuckDBStore:
         self._memory = raw == MEMORY
         self.path = raw if self._memory else str(Path(raw).expanduser().absolute())
         self.lock_timeout = lock_timeout
+        self.hold_idle = hold_idle
+        self.cache_rows = cache_rows
         self._version_file = Path(f"{self.path}.version")
         self._lock = threading.Lock() if self._memory else _path_lock(self.path)
         self._memory_conn: duckdb.DuckDBPyConnection | None = None
@@ -302,8 +304,18 @@ class DuckDBStore:
     def from_url(
         cls, url: str, *, lock_timeout: float = 30.0, cache_rows: int = 4_000_000
     ) -> DuckDBStore:
-        """The store of a ``duckdb:///abs/path.duckdb`` (or ``duckdb:///:memory:``) URL."""
-        return cls(duckdb_path(url), lock_timeout=lock_timeout, cache_rows=cache_rows)
+        """The store of a ``duckdb:///abs/path.duckdb`` (or ``duckdb:///:memory:``) URL.
+
+        The URL's query may set ``lock_timeout``, ``hold_idle`` and ``cache_rows``
+        (``duckdb:////data/findata.duckdb?hold_idle=5``); they win over the arguments.
+        """
+        options = duckdb_options(url)
+        return cls(
+            duckdb_path(url),
+            lock_timeout=options.get("lock_timeout", lock_timeout),
+            cache_rows=int(options.get("cache_rows", cache_rows)),
+            hold_idle=options.get("hold_idle", 2.0),
+        )
 
     def __repr__(self) -> str:
         return f"DuckDBStore({self.path!r})"

@@ -100,9 +100,42 @@ def url_scheme(url: str) -> str:
     )
 
 
+DUCKDB_URL_OPTIONS: Final = ("lock_timeout", "hold_idle", "cache_rows")
+"""Query parameters a DuckDB URL may carry, the ``DuckDBStore`` arguments of the same names."""
+
+
+def duckdb_options(url: str) -> dict[str, float]:
+    """The ``DUCKDB_URL_OPTIONS`` in ``url``'s query (``?hold_idle=5&lock_timeout=60``).
+
+    Anything else, or a value that is not a finite number >= 0, is an error naming it: a
+    misspelt option must not silently fall back to its default.
+    """
+    options: dict[str, float] = {}
+    for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
+        if key not in DUCKDB_URL_OPTIONS:
+            raise InvalidParameterError(
+                "database_url",
+                f"unknown DuckDB URL option {key!r}; allowed: {', '.join(DUCKDB_URL_OPTIONS)}",
+                value=redact_url(url),
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if not 0 <= number < float("inf"):
+            raise InvalidParameterError(
+                "database_url",
+                f"DuckDB URL option {key}={value!r} must be a number >= 0",
+                value=redact_url(url),
+            )
+        options[key] = number
+    return options
+
+
 def duckdb_path(url: str) -> str:
-    """The file of a ``duckdb:///abs/path.duckdb`` URL, or ``:memory:``."""
-    rest = url.partition("://")[2]
+    """The file of a ``duckdb:///abs/path.duckdb`` URL (options after ``?`` aside), or
+    ``:memory:``."""
+    rest = url.partition("://")[2].partition("?")[0]
     if rest in (f"/{MEMORY}", MEMORY):
         return MEMORY
     if not rest.startswith("/"):
