@@ -154,6 +154,23 @@ async def bench_duckdb_cold(
     open_ms = await median_ms(fresh_store, repeat)
     print(f"  {label:<10} read 1 symbol ({expected:,} rows), open: {open_ms:8.2f} ms")
 
+    # A connected store (its read connection open) reading symbols it has not cached:
+    # the store's own read path without the cache, as PostgreSQL's figure is.
+    serving = DuckDBStore(store.path)
+    await serving.connect()
+    others = [info.symbol for info in await serving.list_symbols() if info.symbol != symbol]
+    await serving.read_bars([symbol])
+    samples = []
+    for other in others[:repeat]:
+        started = time.perf_counter()
+        await serving.read_bars([other])
+        samples.append(time.perf_counter() - started)
+    await serving.disconnect()
+    print(
+        f"  {label:<10} read 1 symbol, not cached, connection open "
+        f"(median of {len(samples)} symbols): {statistics.median(samples) * 1e3:8.2f} ms"
+    )
+
     await store.disconnect()  # from here on, a serving store: connected, has read before
     await store.connect()
     writer = await asyncio.create_subprocess_exec(

@@ -301,8 +301,9 @@ async def test_migration_0003_moves_stored_bars_to_integer_symbol_ids(
     store = DuckDBStore(path)
     applied = await store.migrate()
 
-    # THEN 0003 ran, every bar reads back in time order, and writes go on
-    assert [migration.version for migration in applied] == [3]
+    # THEN 0003 ran (and 0004 flagged BBB's optional columns), every bar reads back in
+    # time order, and writes go on
+    assert [migration.version for migration in applied] == [3, 4]
     assert [(info.symbol, info.bar_count) for info in await store.list_symbols()] == [
         ("AAA", 3),
         ("BBB", 2),
@@ -311,6 +312,8 @@ async def test_migration_0003_moves_stored_bars_to_integer_symbol_ids(
     assert aaa.column("close").to_pylist() == [1.5, 2.5, 3.5]
     bbb = await store.read_bars(["BBB"])
     assert bbb.column("trade_count").to_pylist() == [7, 8]
+    assert bbb.column("vwap").to_pylist() == [5.2, 6.1]
+    assert "vwap" not in aaa.column_names
     await store.write_bars(make_bars("CCC", 2), source="new")
     assert (await store.read_bars(["CCC"])).num_rows == 2
     await store.disconnect()

@@ -73,6 +73,24 @@ async def test_optional_vwap_and_trade_count_round_trip_with_their_nulls(
     assert back.column("trade_count").to_pylist() == bars.column("trade_count").to_pylist()
 
 
+async def test_a_later_write_with_vwap_shows_it_on_bars_first_stored_without(
+    store: MigratableStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN a symbol stored without vwap or trade_count, and read once (so cached)
+    plain = make_bars("LATE", 4, step=dt.timedelta(minutes=1))
+    await store.write_bars(plain, source="test", bar_kind=BarKind.INTRADAY)
+    assert "vwap" not in (await store.read_bars(["LATE"])).column_names
+
+    # WHEN two of its bars are written again with a vwap
+    richer = make_bars("LATE", 2, step=dt.timedelta(minutes=1), vwap=True)
+    await store.write_bars(richer, source="test")
+    back = await store.read_bars(["LATE"])
+
+    # THEN the vwap comes back for those bars and as null for the others
+    assert back.column("vwap").to_pylist() == [*richer.column("vwap").to_pylist(), None, None]
+    assert "trade_count" not in back.column_names
+
+
 async def test_reads_are_sorted_by_symbol_then_time_and_bounded_inclusively(
     store: MigratableStore, make_bars: BarsFactory
 ) -> None:

@@ -36,7 +36,10 @@ def to_bar_table(table: pa.Table) -> pa.Table:
     arrays: list[pa.ChunkedArray] = []
     for field in BAR_SCHEMA:
         column = table.column(field.name)
-        if field.name == TIMESTAMP and column.type != UTC_TIMESTAMP:
+        if field.name == TIMESTAMP and column.type == pa.timestamp("us"):
+            # Stored as UTC wall time without a zone: re-label (a zero-copy view).
+            column = pa.chunked_array([c.view(UTC_TIMESTAMP) for c in column.chunks], UTC_TIMESTAMP)
+        elif field.name == TIMESTAMP and column.type != UTC_TIMESTAMP:
             # Stored as UTC wall time without a zone: re-label, never convert.
             column = pc.cast(pc.cast(column, pa.int64()), UTC_TIMESTAMP)
         arrays.append(column.cast(field.type) if column.type != field.type else column)

@@ -25,7 +25,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 
 import duckdb
 import numpy as np
@@ -57,9 +57,9 @@ from findata.db._validate import normalize_bars
 logger = logging.getLogger(__name__)
 
 BACKEND: Final = "duckdb"
-_SELECT_SERIES: Final = (
-    'SELECT ts AS "timestamp", open, high, low, close, volume, vwap, trade_count '
-    "FROM bars WHERE symbol_id = ?"
+_SERIES_COLUMNS: Final = 'ts AS "timestamp", open, high, low, close, volume'
+_SELECT_STAMPS: Final = (
+    "SELECT symbol, symbol_id, updated_at, has_vwap, has_trade_count FROM symbols"
 )
 _SELECT_SYMBOLS: Final = (
     "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
@@ -297,7 +297,10 @@ class DuckDBStore:
         # Each cached series' (symbol_id, updated_at) when it was read: every write
         # of a symbol changes its updated_at, so an unchanged stamp lets the series
         # carry over to a new data version without reading it again.
-        self._stamps: dict[str, tuple[int, dt.datetime]] = {}
+        self._stamps: dict[str, _Stamp] = {}
+        # The stamps of every symbol as of one data version: reads of several symbols
+        # in a version query the symbols table once.
+        self._version_stamps: tuple[str, dict[str, _Stamp]] | None = None
         self._symbols_cache: VersionedCache[list[SymbolInfo]] = VersionedCache(cache_rows)
 
     @classmethod
@@ -634,11 +637,20 @@ class DuckDBStore:
         conn: duckdb.DuckDBPyConnection,
         version: str,
         symbol: str,
-        stamps: dict[str, tuple[int, dt.datetime]],
+        stamps: dict[str, _Stamp],
     ) -> pa.Table:
         stamp = stamps.get(symbol)
-        # An unknown symbol reads no rows (id -1), with the right columns.
-        raw = conn.sql(_SELECT_SERIES, params=[-1 if stamp is None else stamp[0]]).to_arrow_table()
+        # An unknown symbol reads no rows (id -1), with the right columns. Optional
+        # columns no bar of the symbol holds are not read (a quarter of a read's time).
+        columns = _SERIES_COLUMNS
+        if stamp is not None and stamp.has_vwap:
+            columns += ", vwap"
+        if stamp is not None and stamp.has_trade_count:
+            columns += ", trade_count"
+        raw = conn.sql(
+            f"SELECT {columns} FROM bars WHERE symbol_id = ?",
+            params=[-1 if stamp is None else stamp.symbol_id],
+        ).to_arrow_table()
         series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
         table = to_bar_table(series)
         if stamp is not None:
@@ -646,17 +658,16 @@ class DuckDBStore:
         self._bars_cache.put(version, symbol, table, table.num_rows)
         return table
 
-    def _carry_over(
-        self, conn: duckdb.DuckDBPyConnection, version: str
-    ) -> dict[str, tuple[int, dt.datetime]]:
+    def _carry_over(self, conn: duckdb.DuckDBPyConnection, version: str) -> dict[str, _Stamp]:
         """The symbols' current stamps; cached series of an older version whose symbol
         is unchanged move to ``version`` (an ingest of one symbol keeps the others hot)."""
+        if self._version_stamps is not None and self._version_stamps[0] == version:
+            return self._version_stamps[1]
         stamps = {
-            str(symbol): (int(symbol_id), updated_at)
-            for symbol, symbol_id, updated_at in conn.execute(
-                "SELECT symbol, symbol_id, updated_at FROM symbols"
-            ).fetchall()
+            str(row[0]): _Stamp(int(row[1]), row[2], bool(row[3]), bool(row[4]))
+            for row in conn.execute(_SELECT_STAMPS).fetchall()
         }
+        self._version_stamps = (version, stamps)
         cached_version, entries = self._bars_cache.entries()
         if cached_version is not None and cached_version != version:
             for symbol, table, rows in reversed(entries):  # least recent first: LRU kept
@@ -700,6 +711,24 @@ class DuckDBStore:
             logger.warning("refreshing the read cache of %s failed", self.path, exc_info=True)
         finally:
             cursor.close()
+
+    @staticmethod
+    def _flag_optional_columns(conn: duckdb.DuckDBPyConnection, bars: pa.Table) -> None:
+        """Set ``has_vwap``/``has_trade_count`` of the symbols whose new bars carry values
+        (reads select only flagged columns); a file without them costs nothing here."""
+        carried = [
+            name
+            for name in _OPTIONAL_COLUMNS
+            if name in bars.column_names and bars.column(name).null_count < bars.num_rows
+        ]
+        if not carried:
+            return
+        flags = ", ".join(f"has_{name} = symbols.has_{name} OR s.has_{name}" for name in carried)
+        values = ", ".join(f"bool_or({name} IS NOT NULL) AS has_{name}" for name in carried)
+        conn.execute(
+            f"UPDATE symbols SET {flags} FROM (SELECT symbol_id, {values} FROM staging_bars "
+            "GROUP BY symbol_id) AS s WHERE symbols.symbol_id = s.symbol_id"
+        )
 
     def _bump_version(self, conn: duckdb.DuckDBPyConnection) -> str:
         """The last statement of every write transaction: readers' caches key on it."""
@@ -782,6 +811,7 @@ class DuckDBStore:
                     "GROUP BY symbol_id) AS agg WHERE symbols.symbol_id = agg.symbol_id",
                     [source, now, list(ids.values())],
                 )
+                self._flag_optional_columns(conn, normalized)
                 version = self._bump_version(conn)
                 self._publish_after_close = version
                 # The symbol list as of this commit: the next file of an ingest asks
@@ -803,6 +833,9 @@ class DuckDBStore:
         return int(normalized.num_rows)
 
 
+_OPTIONAL_COLUMNS: Final = ("vwap", "trade_count")
+
+
 def _with_symbol_ids(staging: pa.Table, ids: dict[str, int]) -> pa.Table:
     """``staging`` with its ``symbol`` column replaced by the symbols' integer ids."""
     encoded = pc.dictionary_encode(staging.column(SYMBOL)).combine_chunks()
@@ -814,15 +847,30 @@ def _with_symbol_ids(staging: pa.Table, ids: dict[str, int]) -> pa.Table:
 def _in_time_order(table: pa.Table) -> pa.Table:
     """Scans return insertion order, which is time order unless an upsert appended
     replaced bars; checking is O(n), an ORDER BY cost most of a read."""
-    stamps = table.column(TIMESTAMP).combine_chunks().cast(pa.int64()).to_numpy()
+    parts = [chunk.view(pa.int64()).to_numpy() for chunk in table.column(TIMESTAMP).chunks]
+    stamps = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.int64)])
     if stamps.size < 2 or bool(np.all(stamps[1:] > stamps[:-1])):
         return table
     return table.sort_by(TIMESTAMP)
 
 
+class _Stamp(NamedTuple):
+    """What a cached series was read under: a write of the symbol changes updated_at."""
+
+    symbol_id: int
+    updated_at: dt.datetime
+    has_vwap: bool
+    has_trade_count: bool
+
+
 def _repeat(symbol: str, table: pa.Table) -> pa.Array:
-    indices = pa.array(np.zeros(table.num_rows, dtype=np.int32))
-    return pa.DictionaryArray.from_arrays(indices, pa.array([symbol])).cast(pa.string())
+    """``symbol`` once per row, assembled from its offsets and bytes (half ``pa.repeat``'s time)."""
+    encoded, rows = symbol.encode(), table.num_rows
+    if rows * len(encoded) >= 2**31:  # beyond a string array's int32 offsets
+        return pa.repeat(pa.scalar(symbol, pa.string()), rows)
+    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(len(encoded))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(encoded * rows)]
+    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 def _utc_wall_time(bars: pa.Table) -> pa.Table:
