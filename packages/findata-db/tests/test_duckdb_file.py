@@ -169,6 +169,15 @@ async def _write_in_another_process(path: str, hour: int) -> None:
     assert write.returncode == 0, write.stderr
 
 
+async def _store_with_aaa(tmp_path: Path, make_bars: BarsFactory, hold_idle: float) -> DuckDBStore:
+    """A migrated file store holding three bars of AAA, keeping its read connection
+    ``hold_idle`` seconds (the setup of the read-connection tests)."""
+    store = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=hold_idle)
+    await store.migrate()
+    await store.write_bars(make_bars("AAA", 3), source="test")
+    return store
+
+
 def _announce_a_dead_writer(path: str) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
@@ -208,9 +217,7 @@ async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
     tmp_path: Path, make_bars: BarsFactory
 ) -> None:
     # GIVEN a reader holding its connection (never idle long enough to let go)
-    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
-    await reader.migrate()
-    await reader.write_bars(make_bars("AAA", 3), source="test")
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
     assert (await reader.read_bars(["AAA"])).num_rows == 3
 
     # WHEN another process writes (it announces itself; the reader lets go)
@@ -227,9 +234,7 @@ async def test_an_idle_read_connection_is_let_go_for_writers_that_do_not_announc
     tmp_path: Path, make_bars: BarsFactory
 ) -> None:
     # GIVEN a store that read a moment ago and lets go after 50 ms unused
-    store = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=0.05)
-    await store.migrate()
-    await store.write_bars(make_bars("AAA", 3), source="test")
+    store = await _store_with_aaa(tmp_path, make_bars, hold_idle=0.05)
     await store.read_bars(["AAA"])
 
     # WHEN a plain read-write DuckDB connection is attempted until it succeeds
@@ -392,9 +397,7 @@ async def test_a_writer_gets_in_past_an_announcement_left_by_a_killed_writer(
     tmp_path: Path, make_bars: BarsFactory
 ) -> None:
     # GIVEN a reader that never idles, and a `.writing` file naming a dead process
-    reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=3600)
-    await reader.migrate()
-    await reader.write_bars(make_bars("AAA", 3), source="test")
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
     await asyncio.to_thread(_announce_a_dead_writer, reader.path)
     assert (await reader.read_bars(["AAA"])).num_rows == 3
 
