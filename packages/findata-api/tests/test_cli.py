@@ -45,6 +45,18 @@ def test_given_a_bad_environment_when_serving_then_it_stops_with_a_message_namin
     assert "FINDATA_ENV" in result.output
 
 
+def test_given_an_unusable_database_url_when_serving_then_it_stops_with_one_line() -> None:
+    # WHEN the store URL names an option no DuckDB store has
+    result = CliRunner().invoke(
+        main, ["serve"], env={"FINDATA_DATABASE_URL": "duckdb:///tmp/x.duckdb?hold_idle=-2"}
+    )
+    # THEN a message names the setting and the option, not a traceback from a worker
+    assert result.exit_code == 1
+    assert "database_url" in result.output
+    assert "hold_idle" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_given_a_taken_port_when_serving_then_it_stops_with_one_line_naming_the_address() -> None:
     # GIVEN a port another socket is listening on
     with socket.socket() as taken:

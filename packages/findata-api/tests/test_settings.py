@@ -61,6 +61,8 @@ def test_given_overrides_when_loading_then_they_beat_the_environment() -> None:
         ({"FINDATA_PORT": "eighty"}, "FINDATA_PORT"),
         ({"FINDATA_ACCESS_LOG": "maybe"}, "FINDATA_ACCESS_LOG"),
         ({"FINDATA_LOG_FORMAT": "xml"}, "log_format"),
+        ({"FINDATA_DATABASE_URL": "mysql://h/db"}, "database_url"),
+        ({"FINDATA_DATABASE_URL": "duckdb:///tmp/x.duckdb?hold_idel=1"}, "hold_idel"),
     ],
 )
 def test_given_a_bad_value_when_loading_then_the_error_names_its_source(

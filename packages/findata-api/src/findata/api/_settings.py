@@ -24,7 +24,7 @@ from typing import Any, Final
 import yaml
 
 from findata.core import FindataError
-from findata.db import redact_url, with_password
+from findata.db import check_database_url, redact_url, with_password
 
 ENVIRONMENTS: Final = ("local", "test", "development", "production")
 ENV_PREFIX: Final = "FINDATA_"
@@ -108,6 +108,11 @@ class Settings:
                 raise SettingsError(f"{name} must not be negative")
         if self.log_format not in ("json", "text"):
             raise SettingsError(f"log_format must be 'json' or 'text', not {self.log_format!r}")
+        if self.database_url is not None:
+            try:
+                check_database_url(self.database_url)
+            except FindataError as error:
+                raise SettingsError(f"database_url: {error}") from error
 
     def connection_url(self) -> str | None:
         """The database URL with the password (if any) URL-encoded into it.

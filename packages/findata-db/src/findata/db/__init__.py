@@ -19,6 +19,7 @@ from findata.db._open import MigratableStore, migrate, migration_status, open_st
 from findata.db._postgres import PostgresStore
 from findata.db._types import BarKind, PoolUsage, ReportsPoolUsage, Store, SymbolInfo
 from findata.db._url import (
+    check_database_url,
     database_password_from_env,
     default_database_url,
     redact_url,
@@ -55,6 +56,7 @@ __all__ = [
     "StoreUnavailableError",
     "SymbolInfo",
     "__version__",
+    "check_database_url",
     "database_password_from_env",
     "default_database_url",
     "demo_bars",

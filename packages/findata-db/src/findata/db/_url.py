@@ -147,6 +147,15 @@ def duckdb_path(url: str) -> str:
     return "/" + rest.lstrip("/")
 
 
+def check_database_url(url: str) -> None:
+    """Raise ``InvalidParameterError`` now for a URL no store could open: an unknown
+    scheme, a relative DuckDB path, a bad DuckDB option. Settings call it when read, so
+    ``findata serve`` says so in one line instead of failing in its worker."""
+    if url_scheme(url) == DUCKDB_SCHEME:
+        duckdb_path(url)
+        duckdb_options(url)
+
+
 def redact_url(url: str) -> str:
     """``url`` with its password (in the authority or a ``password=`` query) replaced by ``***``.
 
