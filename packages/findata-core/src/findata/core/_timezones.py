@@ -232,12 +232,10 @@ class OffsetTable:
         """``values`` plus (``sign`` -1: minus) the offset in force at each instant of
         ``utc_micros``, into ``out`` (which may be ``values``). With ``sorted_blocks``
         (as in :meth:`offsets_at`) one addition of a constant per zone period and block,
-        with no array of offsets."""
-        if (
-            len(self.starts) == 1
-            or sorted_blocks is None
-            or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL
-        ):
+        with no array of offsets; a zone with one offset (UTC) adds that constant."""
+        if len(self.starts) == 1:
+            return np.add(values, sign * int(self.offsets[0]), out=out)
+        if sorted_blocks is None or len(sorted_blocks) > _MAX_BLOCKS_TO_FILL:
             offsets = self.offsets_at(utc_micros)
             return (
                 np.add(values, offsets, out=out)
