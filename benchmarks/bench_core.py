@@ -195,7 +195,10 @@ def bench_resampling(every_symbol: pa.Table, symbols: int, repeat: int) -> None:
             },
         )
 
-    print(f"\nResample all symbols ({every_symbol.num_rows:,} minute bars, 50 symbols), median ms:")
+    print(
+        f"\nResample all symbols ({every_symbol.num_rows:,} minute bars, {symbols} symbols),"
+        " median ms:"
+    )
     polars_all = polars_frame(every_symbol).sort("symbol", "timestamp").set_sorted("timestamp")
     connection.register("bars", every_symbol)
     row(
