@@ -265,6 +265,9 @@ def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_na
         (lambda: atr(np.ones(50), np.ones(50), np.ones(49)), "values"),
         (lambda: obv(np.ones(50), np.ones(51)), "values"),
         (lambda: rsi(np.ones((50, 2))), "values"),
+        (lambda: bbands(np.ones(50), 5, "2"), "stddev"),  # type: ignore[arg-type]
+        (lambda: bbands(np.ones(50), 5, float("nan")), "stddev"),
+        (lambda: bbands(np.ones(50), 5, -1.0), "stddev"),
         (lambda: vwap(np.ones(3), np.ones(3), np.ones(3), np.ones(3), sessions=[1, 1]), "sessions"),
     ],
 )

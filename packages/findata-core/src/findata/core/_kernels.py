@@ -135,7 +135,15 @@ def bbands(values: npt.ArrayLike, window: int = 5, stddev: float = 2.0) -> tuple
     below 1e-8.
     """
     window = _period("window", window, 2)
-    result: tuple[F64, F64, F64] = _loops().bbands(_as_float(values), window, float(stddev))
+    if isinstance(stddev, bool) or not isinstance(stddev, int | float | np.integer | np.floating):
+        width = None
+    else:
+        width = float(stddev)
+    if width is None or not 0.0 <= width < float("inf"):
+        raise InvalidParameterError(
+            "stddev", f"stddev must be a finite number >= 0, not {stddev!r}", value=stddev
+        )
+    result: tuple[F64, F64, F64] = _loops().bbands(_as_float(values), window, width)
     return result
 
 
