@@ -77,6 +77,9 @@ def _path_lock(path: str) -> threading.Lock:
         return _PATH_LOCKS.setdefault(path, threading.Lock())
 
 
+_HOLD_IDLE: Final = 2.0
+"""Default seconds a process's unused read connection to a file stays open."""
+
 _WATCH_INTERVAL: Final = 0.02
 """How often a held read connection checks for a waiting writer and idleness (s)."""
 
@@ -93,7 +96,7 @@ def _writer_waiting(path: str) -> bool:
     """
     try:
         text = _intent_path(path).read_text(encoding="ascii")
-    except (FileNotFoundError, OSError):
+    except OSError:  # missing (no writer) or unreadable
         return False
     try:
         pid = int(text.strip() or "0")
@@ -106,7 +109,7 @@ def _writer_waiting(path: str) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # alive, another user's
     return True
 
 
@@ -277,7 +280,7 @@ class DuckDBStore:
         *,
         lock_timeout: float = 30.0,
         cache_rows: int = 4_000_000,
-        hold_idle: float = 2.0,
+        hold_idle: float = _HOLD_IDLE,
     ) -> None:
         raw = os.fspath(path)
         self._memory = raw == MEMORY
@@ -317,7 +320,7 @@ class DuckDBStore:
             duckdb_path(url),
             lock_timeout=options.get("lock_timeout", lock_timeout),
             cache_rows=int(options.get("cache_rows", cache_rows)),
-            hold_idle=options.get("hold_idle", 2.0),
+            hold_idle=options.get("hold_idle", _HOLD_IDLE),
         )
 
     def __repr__(self) -> str:
@@ -585,8 +588,7 @@ class DuckDBStore:
             return self._load_symbols(conn, version)
 
     def _load_symbols(self, conn: duckdb.DuckDBPyConnection, version: str) -> list[SymbolInfo]:
-        rows = conn.execute(f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol").fetchall()
-        infos = [_symbol_info(row) for row in rows]
+        infos = _list_symbols(conn)
         self._symbols_cache.put(version, "symbols", infos, len(infos))
         return infos
 
@@ -816,12 +818,7 @@ class DuckDBStore:
                 self._publish_after_close = version
                 # The symbol list as of this commit: the next file of an ingest asks
                 # for it, and opening the file again would cost more than this query.
-                infos = [
-                    _symbol_info(row)
-                    for row in conn.execute(
-                        f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol"
-                    ).fetchall()
-                ]
+                infos = _list_symbols(conn)
                 conn.commit()
             except BaseException:
                 self._publish_after_close = None
@@ -834,6 +831,12 @@ class DuckDBStore:
 
 
 _OPTIONAL_COLUMNS: Final = ("vwap", "trade_count")
+
+
+def _list_symbols(conn: duckdb.DuckDBPyConnection) -> list[SymbolInfo]:
+    """The symbols that hold bars, by name: what ``list_symbols`` answers."""
+    rows = conn.execute(f"{_SELECT_SYMBOLS} WHERE bar_count > 0 ORDER BY symbol").fetchall()
+    return [_symbol_info(row) for row in rows]
 
 
 def _with_symbol_ids(staging: pa.Table, ids: dict[str, int]) -> pa.Table:
