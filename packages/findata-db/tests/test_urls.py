@@ -72,7 +72,12 @@ def test_a_duckdb_url_query_sets_the_store_options() -> None:
 
 @pytest.mark.parametrize(
     ("query", "named"),
-    [("hold_idel=5", "hold_idel"), ("hold_idle=soon", "hold_idle"), ("lock_timeout=-1", "-1")],
+    [
+        ("hold_idel=5", "hold_idel"),
+        ("hold_idle=soon", "hold_idle"),
+        ("lock_timeout=-1", "-1"),
+        ("cache_rows=1.5", "whole number"),
+    ],
 )
 def test_a_misspelt_or_invalid_duckdb_url_option_is_named_in_the_error(
     query: str, named: str

@@ -102,13 +102,15 @@ def url_scheme(url: str) -> str:
 
 DUCKDB_URL_OPTIONS: Final = ("lock_timeout", "hold_idle", "cache_rows")
 """Query parameters a DuckDB URL may carry, the ``DuckDBStore`` arguments of the same names."""
+_WHOLE_DUCKDB_URL_OPTIONS: Final = frozenset({"cache_rows"})
 
 
 def duckdb_options(url: str) -> dict[str, float]:
     """The ``DUCKDB_URL_OPTIONS`` in ``url``'s query (``?hold_idle=5&lock_timeout=60``).
 
-    Anything else, or a value that is not a finite number >= 0, is an error naming it: a
-    misspelt option must not silently fall back to its default.
+    Anything else, or a value that is not a finite number >= 0 (a whole one for
+    ``cache_rows``), is an error naming it: a misspelt option must not silently fall
+    back to its default, nor a fraction be truncated.
     """
     options: dict[str, float] = {}
     for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
@@ -122,10 +124,12 @@ def duckdb_options(url: str) -> dict[str, float]:
             number = float(value)
         except ValueError:
             number = -1.0
-        if not 0 <= number < float("inf"):
+        whole = key in _WHOLE_DUCKDB_URL_OPTIONS
+        if not 0 <= number < float("inf") or (whole and not number.is_integer()):
+            kind = "a whole number" if whole else "a number"
             raise InvalidParameterError(
                 "database_url",
-                f"DuckDB URL option {key}={value!r} must be a number >= 0",
+                f"DuckDB URL option {key}={value!r} must be {kind} >= 0",
                 value=redact_url(url),
             )
         options[key] = number
