@@ -163,8 +163,7 @@ def read_parquet(path: Path, *, progress: ProgressCallback | None = None) -> Raw
     """A Parquet file's columns (typed as stored) with lower-cased names."""
     try:
         # ParquetFile reads one file directly; read_table would go through pyarrow.dataset.
-        with pq.ParquetFile(path) as probe:
-            schema = probe.schema_arrow
+        schema = pq.read_schema(path)
         # A file holds a handful of symbols over millions of rows: decoding the
         # column as a dictionary skips building a string per row (half the read).
         symbols = [
