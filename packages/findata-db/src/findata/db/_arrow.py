@@ -8,10 +8,9 @@ from typing import Final
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from findata.core import BAR_SCHEMA
-from findata.core._types import OPTIONAL_BAR_COLUMNS, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
+from findata.core._types import OPTIONAL_BAR_COLUMNS, TIMESTAMP, TRADE_COUNT, VWAP
 
 OPTIONAL_FIELDS: Final = (pa.field(VWAP, pa.float64()), pa.field(TRADE_COUNT, pa.int64()))
 STORAGE_COLUMNS: Final = (*BAR_SCHEMA.names, *OPTIONAL_BAR_COLUMNS)
@@ -36,12 +35,9 @@ def to_bar_table(table: pa.Table) -> pa.Table:
     arrays: list[pa.ChunkedArray] = []
     for field in BAR_SCHEMA:
         column = table.column(field.name)
-        if field.name == TIMESTAMP and column.type == pa.timestamp("us"):
-            # Stored as UTC wall time without a zone: re-label (a zero-copy view).
-            column = pa.chunked_array([c.view(UTC_TIMESTAMP) for c in column.chunks], UTC_TIMESTAMP)
-        elif field.name == TIMESTAMP and column.type != UTC_TIMESTAMP:
-            # Stored as UTC wall time without a zone: re-label, never convert.
-            column = pc.cast(pc.cast(column, pa.int64()), UTC_TIMESTAMP)
+        # Timestamps are stored as UTC wall time without a zone: Arrow's cast to the
+        # UTC type re-labels those values as they are (zero-copy for microseconds)
+        # and converts any other unit.
         arrays.append(column.cast(field.type) if column.type != field.type else column)
     for field in OPTIONAL_FIELDS:
         if field.name in table.column_names and table.column(field.name).null_count < len(table):
