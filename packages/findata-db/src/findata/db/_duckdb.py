@@ -36,6 +36,7 @@ from findata.core._types import SYMBOL, TIMESTAMP
 from findata.db._arrow import (
     concat_bars,
     empty_bar_table,
+    repeat_string,
     slice_time,
     to_bar_table,
     with_all_columns,
@@ -653,7 +654,7 @@ class DuckDBStore:
             f"SELECT {columns} FROM bars WHERE symbol_id = ?",
             params=[-1 if stamp is None else stamp.symbol_id],
         ).to_arrow_table()
-        series = _in_time_order(raw).add_column(0, SYMBOL, _repeat(symbol, raw))
+        series = _in_time_order(raw).add_column(0, SYMBOL, repeat_string(symbol, raw.num_rows))
         table = to_bar_table(series)
         if stamp is not None:
             self._stamps[symbol] = stamp
@@ -864,16 +865,6 @@ class _Stamp(NamedTuple):
     updated_at: dt.datetime
     has_vwap: bool
     has_trade_count: bool
-
-
-def _repeat(symbol: str, table: pa.Table) -> pa.Array:
-    """``symbol`` once per row, assembled from its offsets and bytes (half ``pa.repeat``'s time)."""
-    encoded, rows = symbol.encode(), table.num_rows
-    if rows * len(encoded) >= 2**31:  # beyond a string array's int32 offsets
-        return pa.repeat(pa.scalar(symbol, pa.string()), rows)
-    offsets = np.arange(rows + 1, dtype=np.int32) * np.int32(len(encoded))
-    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(encoded * rows)]
-    return pa.Array.from_buffers(pa.string(), rows, buffers)
 
 
 def _utc_wall_time(bars: pa.Table) -> pa.Table:

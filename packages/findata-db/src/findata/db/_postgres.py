@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from findata.core._types import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
 from findata.db import _pgchunks, _pgcopy
-from findata.db._arrow import concat_bars, empty_bar_table, micros
+from findata.db._arrow import concat_bars, empty_bar_table, micros, repeat_string
 from findata.db._errors import StoreError, StoreUnavailableError
 from findata.db._migrations import (
     SCHEMA_MIGRATIONS_TABLE,
@@ -425,7 +425,7 @@ def _bar_table(
     last = int(np.searchsorted(stamps, micros(high) - _pgcopy.PG_EPOCH_OFFSET_US, side="right"))
     rows = max(last - first, 0)
     table: dict[str, pa.Array] = {
-        SYMBOL: pa.repeat(pa.scalar(symbol, pa.string()), rows),
+        SYMBOL: repeat_string(symbol, rows),
         # int64 to timestamp as a view: pa.array(..., type) would convert value by value.
         TIMESTAMP: pa.array(stamps[first:last] + _pgcopy.PG_EPOCH_OFFSET_US).view(UTC_TIMESTAMP),
     }
