@@ -10,11 +10,9 @@ import numpy as np
 import pyarrow as pa
 
 from findata.core import BAR_SCHEMA
-from findata.core._types import OPTIONAL_BAR_COLUMNS, TIMESTAMP, TRADE_COUNT, VWAP
+from findata.core._types import TIMESTAMP, TRADE_COUNT, VWAP
 
 OPTIONAL_FIELDS: Final = (pa.field(VWAP, pa.float64()), pa.field(TRADE_COUNT, pa.int64()))
-STORAGE_COLUMNS: Final = (*BAR_SCHEMA.names, *OPTIONAL_BAR_COLUMNS)
-"""Every column of the ``bars`` table, in table order (``timestamp`` is stored as ``ts``)."""
 
 
 def with_all_columns(bars: pa.Table) -> pa.Table:

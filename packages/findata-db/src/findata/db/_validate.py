@@ -6,7 +6,6 @@ row across all checks, so a user fixing a file top to bottom sees problems in or
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Callable
 from typing import Final
@@ -34,7 +33,6 @@ from findata.core._types import (
 SYMBOL_PATTERN: Final = r"^[A-Z0-9][A-Z0-9.\-^=]{0,31}$"
 """An upper-case ticker: letters, digits and ``. - ^ =`` (``BRK.B``, ``^GSPC``, ``EURUSD=X``)."""
 
-_SYMBOL_RE: Final = re.compile(SYMBOL_PATTERN)
 
 _COLUMN_TYPES: Final = {
     OPEN: pa.float64(),
@@ -45,11 +43,6 @@ _COLUMN_TYPES: Final = {
     VWAP: pa.float64(),
     TRADE_COUNT: pa.int64(),
 }
-
-
-def is_valid_symbol(symbol: str) -> bool:
-    """Whether ``symbol`` (already upper-cased) is an acceptable ticker."""
-    return _SYMBOL_RE.match(symbol) is not None
 
 
 def check_timezone(timezone: str) -> str:
