@@ -166,10 +166,11 @@ async def bench_duckdb_cold(
         await serving.read_bars([other])
         samples.append(time.perf_counter() - started)
     await serving.disconnect()
-    print(
-        f"  {label:<10} read 1 symbol, not cached, connection open "
-        f"(median of {len(samples)} symbols): {statistics.median(samples) * 1e3:8.2f} ms"
-    )
+    if samples:  # none with --symbols 1: no other symbol to read
+        print(
+            f"  {label:<10} read 1 symbol, not cached, connection open "
+            f"(median of {len(samples)} symbols): {statistics.median(samples) * 1e3:8.2f} ms"
+        )
 
     await store.disconnect()  # from here on, a serving store: connected, has read before
     await store.connect()
