@@ -165,3 +165,17 @@ def test_an_unreadable_password_file_or_a_url_without_user_is_a_clear_error(
     with pytest.raises(InvalidParameterError) as no_user:
         with_password("postgresql://db.internal/findata", "s3cret")
     assert "s3cret" not in str(no_user.value)
+
+
+@pytest.mark.parametrize(
+    "hosts", ["h1:5432,h2:5433", "[::1]:5432", "db.internal"], ids=["multi", "ipv6", "plain"]
+)
+def test_the_password_secret_leaves_the_hosts_of_a_postgres_url_as_written(hosts: str) -> None:
+    # GIVEN a URL whose host part urlsplit cannot parse as one host:port (libpq multi-host)
+    url = f"postgresql://findata@{hosts}/findata?sslmode=require"
+
+    # WHEN the password secret is filled in
+    resolved = resolve_database_url(url, {"FINDATA_DATABASE_PASSWORD": "s3:cr@t"})
+
+    # THEN only the user info changed
+    assert resolved == f"postgresql://findata:s3%3Acr%40t@{hosts}/findata?sslmode=require"

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import platformdirs
 
@@ -64,11 +64,11 @@ def with_password(url: str, password: str) -> str:
             f"a database password is set but {redact_url(url)!r} names no user",
             value=redact_url(url),
         )
-    user = quote(unquote(parts.username), safe="")
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    netloc = f"{user}:{quote(password, safe='')}@{host}" + (f":{parts.port}" if parts.port else "")
+    # Only the user info changes: the hosts stay verbatim (IPv6 literals, libpq's
+    # multi-host "h1:5432,h2:5433", which urlsplit's port parsing rejects).
+    user_info, _, hosts = parts.netloc.rpartition("@")
+    user = user_info.partition(":")[0]
+    netloc = f"{user}:{quote(password, safe='')}@{hosts}"
     return urlunsplit(parts._replace(netloc=netloc))
 
 
