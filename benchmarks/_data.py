@@ -34,10 +34,14 @@ def minute_bars(
     *,
     first_day: date = date(2022, 1, 3),
     seed: int = 42,
+    price_decimals: int | None = 4,
 ) -> pa.Table:
     """``symbols`` x ``trading_days`` x 390 minute bars in BAR_SCHEMA, sorted by symbol, time.
 
     504 weekdays is two years: one symbol is 196,560 rows, 50 symbols 9.8 million.
+    Prices have ``price_decimals`` decimals, 4 by default as minute-bar feeds give
+    sub-penny trade prices; ``None`` keeps random full-precision doubles, a worst
+    case for storage (DuckDB and Parquet then cannot store them as scaled integers).
     """
     rng = np.random.default_rng(seed)
     minutes = np.arange(SESSION_MINUTES, dtype=np.int64) * 60_000_000
@@ -50,8 +54,12 @@ def minute_bars(
     close = (levels * np.exp(np.cumsum(returns, axis=1))).ravel()
     open_ = close * (1 + rng.normal(0.0, 0.0003, rows))
     spread = np.abs(rng.normal(0.0, 0.0005, rows)) * close
+    if price_decimals is not None:  # rounding is monotonic: high and low stay outside
+        close, open_, spread = (np.round(a, price_decimals) for a in (close, open_, spread))
     high = np.maximum(open_, close) + spread
     low = np.minimum(open_, close) - spread
+    if price_decimals is not None:  # sums of rounded values carry binary noise
+        high, low = np.round(high, price_decimals), np.round(low, price_decimals)
     volume = rng.integers(100, 50_000, rows)
     names = pa.array([f"SYM{i:03d}" for i in range(symbols)])
     codes = pa.array(np.repeat(np.arange(symbols, dtype=np.int32), per_symbol))

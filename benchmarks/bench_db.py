@@ -216,18 +216,31 @@ async def main() -> None:
     parser.add_argument("--symbols", type=int, default=51, help="x 196,560 bars each")
     parser.add_argument("--backends", default="duckdb,postgres")
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--price-decimals",
+        type=lambda text: None if text == "full" else int(text),
+        default=4,
+        help="decimals of generated prices (default 4, as minute-bar feeds); 'full' for "
+        "random full-precision doubles, the storage worst case",
+    )
     args = parser.parse_args()
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
     print(f"findata-db benchmark on {machine}{load}")
-    bars = minute_bars(symbols=args.symbols)
+    bars = minute_bars(symbols=args.symbols, price_decimals=args.price_decimals)
     symbol = bars.column("symbol")[0].as_py()
     with tempfile.TemporaryDirectory() as folder:
         files = write_files(bars, Path(folder))
         rows = bars.num_rows
         del bars
-        print(f"  {len(files)} Parquet files, {rows:,} 1-minute bars of {args.symbols} symbols")
+        precision = (
+            "full-precision" if args.price_decimals is None else f"{args.price_decimals}-decimal"
+        )
+        print(
+            f"  {len(files)} Parquet files, {rows:,} 1-minute bars of {args.symbols} symbols, "
+            f"{precision} prices"
+        )
         if "duckdb" in args.backends:
             await bench_store(
                 "duckdb",

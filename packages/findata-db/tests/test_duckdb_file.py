@@ -408,3 +408,27 @@ async def test_a_writer_gets_in_past_an_announcement_left_by_a_killed_writer(
     assert [info.symbol for info in await reader.list_symbols()] == ["AAA", "NEW"]
     assert not await asyncio.to_thread(Path(f"{reader.path}.writing").exists)
     await reader.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        pytest.param([[1, 2, 3], [4, 5]], [1, 2, 3, 4, 5], id="in order over chunks"),
+        pytest.param([[1, 2, 5], [3, 4]], [1, 2, 3, 4, 5], id="out of order at a chunk boundary"),
+        pytest.param([[1, 3, 2], [4, 5]], [1, 2, 3, 4, 5], id="out of order inside a chunk"),
+        pytest.param([[1, 2], [], [2, 3]], [1, 2, 2, 3], id="a repeated time after an empty chunk"),
+    ],
+)
+def test_scanned_rows_come_back_in_time_order_whatever_their_chunks(
+    chunks: list[list[int]], expected: list[int]
+) -> None:
+    # GIVEN a scan result in several Arrow chunks (an upsert appends replaced bars last)
+    stamps = pa.chunked_array([pa.array(chunk, pa.int64()) for chunk in chunks])
+    scanned = pa.table({"timestamp": stamps.cast(pa.timestamp("us")), "close": stamps})
+
+    # WHEN it is put in time order
+    ordered = duckdb_module._in_time_order(scanned)
+
+    # THEN times ascend and each row kept its values
+    assert ordered.column("close").to_pylist() == expected
+    assert ordered.column("timestamp").cast(pa.int64()).to_pylist() == expected

@@ -851,11 +851,17 @@ def _with_symbol_ids(staging: pa.Table, ids: dict[str, int]) -> pa.Table:
 def _in_time_order(table: pa.Table) -> pa.Table:
     """Scans return insertion order, which is time order unless an upsert appended
     replaced bars; checking is O(n), an ORDER BY cost most of a read."""
-    parts = [chunk.view(pa.int64()).to_numpy() for chunk in table.column(TIMESTAMP).chunks]
-    stamps = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.int64)])
-    if stamps.size < 2 or bool(np.all(stamps[1:] > stamps[:-1])):
-        return table
-    return table.sort_by(TIMESTAMP)
+    previous: int | None = None
+    for chunk in table.column(TIMESTAMP).chunks:  # chunk by chunk: no concatenated copy
+        stamps = chunk.view(pa.int64()).to_numpy()
+        if stamps.size == 0:
+            continue
+        if (previous is not None and stamps[0] <= previous) or not bool(
+            np.all(stamps[1:] > stamps[:-1])
+        ):
+            return table.sort_by(TIMESTAMP)
+        previous = int(stamps[-1])
+    return table
 
 
 class _Stamp(NamedTuple):
