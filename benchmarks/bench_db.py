@@ -4,11 +4,13 @@ Ingests ~10M generated 1-minute bars (51 symbols x 196,560 bars, benchmarks/_dat
 from Parquet files through ``ingest_parquet`` -- end to end: read, type, validate,
 write, commit -- and prints rows/s; then reads one symbol's two years of minute bars
 (196,560 rows) into Arrow and prints the median time. DuckDB reads are shown
-- "open": a fresh store's first read (opens the file, scans, builds Arrow);
+- "open": a fresh store's first read (attaches the file, scans, builds Arrow);
+- "not cached, file attached": a store that has read before reading symbols it has
+  not cached: the store's own read path without its cache, as PostgreSQL's figure is;
 - "after a change": the first read on a connected store (one that has read before,
   as a serving worker) after another process appended one bar to that symbol; timed
   right when the new data version appears, and again 100 ms later (the store re-opens
-  its read connection in the background once the writer is done, ADR 0011);
+  its read attachment in the background once the writer is done, ADR 0011);
 - "hot": served from the in-process cache.
 
 PostgreSQL also times writes that meet stored chunks (ADR 0014): re-ingesting the
@@ -154,7 +156,7 @@ async def bench_duckdb_cold(
     open_ms = await median_ms(fresh_store, repeat)
     print(f"  {label:<10} read 1 symbol ({expected:,} rows), open: {open_ms:8.2f} ms")
 
-    # A connected store (its read connection open) reading symbols it has not cached:
+    # A connected store (the file attached) reading symbols it has not cached:
     # the store's own read path without the cache, as PostgreSQL's figure is.
     serving = DuckDBStore(store.path)
     await serving.connect()
@@ -168,7 +170,7 @@ async def bench_duckdb_cold(
     await serving.disconnect()
     if samples:  # none with --symbols 1: no other symbol to read
         print(
-            f"  {label:<10} read 1 symbol, not cached, connection open "
+            f"  {label:<10} read 1 symbol, not cached, file attached "
             f"(median of {len(samples)} symbols): {statistics.median(samples) * 1e3:8.2f} ms"
         )
 

@@ -26,6 +26,7 @@ from findata.db import (
     PostgresKeyStore,
     open_key_store,
 )
+from findata.db import _duckdb as duckdb_module
 from findata.db._migrations import load_migrations
 
 PG_URL = os.environ.get("FINDATA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -244,3 +245,54 @@ async def test_given_a_server_holding_its_read_connection_when_adding_a_key_then
         # TEARDOWN
         await keys.aclose()
         await bars.disconnect()
+
+
+async def test_given_a_server_holding_the_file_when_reading_keys_then_no_second_attachment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a bar store that read once and holds the file attached, and its key store
+    path = tmp_path / "served.duckdb"
+    bars = DuckDBStore(path, hold_idle=60.0)
+    await bars.connect()
+    await bars.migrate()
+    await bars.list_symbols()
+    keys = DuckDBKeyStore(path)
+    await keys.add_key(make_record(1))
+    await bars.read_bars(["ANY"])  # the key write let go of the file: attach it again
+    usage = bars.pool_usage()
+    assert usage is not None
+    assert usage.open == 1
+    attached: list[str] = []
+    real_attachment = duckdb_module._Attachment
+
+    class CountingAttachment(real_attachment):  # type: ignore[valid-type, misc]
+        def __init__(self, path: str) -> None:
+            attached.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(duckdb_module, "_Attachment", CountingAttachment)
+    try:
+        # WHEN a key is looked up, as every authenticated request does
+        found = await keys.get_key(make_record(1).key_id)
+        # THEN it was read through the attachment the bar store holds
+        assert found == make_record(1)
+        assert attached == []
+    finally:
+        # TEARDOWN
+        await keys.aclose()
+        await bars.disconnect()
+
+
+async def test_given_a_url_lock_timeout_when_the_file_is_locked_then_the_key_store_waits_that_long(
+    locked_duckdb: Path,
+) -> None:
+    # GIVEN the key store of a URL asking to wait 0.2 s for a lock
+    store = open_key_store(f"duckdb:///{locked_duckdb}?lock_timeout=0.2")
+    # WHEN the file stays locked by a writer
+    with pytest.raises(KeyStoreUnavailableError) as caught:
+        await store.list_keys()
+    # THEN it gave up after the URL's timeout, naming the file
+    assert "after 0.2 s" in str(caught.value)
+    assert str(locked_duckdb) in str(caught.value)
+    # TEARDOWN
+    await store.aclose()

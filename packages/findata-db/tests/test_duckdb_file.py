@@ -64,17 +64,12 @@ async def test_the_data_version_is_a_side_file_written_after_each_commit(
 async def test_hot_reads_are_served_from_the_cache_without_opening_the_file(
     file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN bars read once (which fills the cache)
+    # GIVEN bars read once (which fills the cache), then the file let go: reading
+    # it again would have to attach it
     await file_store.write_bars(make_bars("AAA", 10), source="test")
     first = await file_store.read_bars(["AAA"])
-    opened: list[str] = []
-    real_connect = duckdb.connect
-
-    def counting_connect(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
-        opened.append(str(args[0]))
-        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(duckdb_module.duckdb, "connect", counting_connect)
+    await asyncio.to_thread(file_store._release_reader)
+    opened = _count_connects(monkeypatch)
 
     # WHEN the same symbol is read again, whole and over a sub-range
     again = await file_store.read_bars(["AAA"])
@@ -84,7 +79,7 @@ async def test_hot_reads_are_served_from_the_cache_without_opening_the_file(
         end=first.column("timestamp")[4].as_py(),
     )
 
-    # THEN no connection was opened, and the results are right
+    # THEN the file was not opened, and the results are right
     assert opened == []
     assert again.equals(first)
     assert part.equals(first.slice(2, 3))
@@ -185,14 +180,21 @@ def _announce_a_dead_writer(path: str) -> None:
 
 
 def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Files the store opens from now on: attached for reading, or connected to."""
     opened: list[str] = []
     real_connect = duckdb.connect
 
     def counting_connect(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
-        opened.append(str(args[0]))
+        opened.append(f"connect {args[0] if args else kwargs.get('database')}")
         return real_connect(*args, **kwargs)  # type: ignore[arg-type]
 
+    class CountingAttachment(duckdb_module._Attachment):
+        def __init__(self, path: str) -> None:
+            opened.append(f"attach {path}")
+            super().__init__(path)
+
     monkeypatch.setattr(duckdb_module.duckdb, "connect", counting_connect)
+    monkeypatch.setattr(duckdb_module, "_Attachment", CountingAttachment)
     return opened
 
 
@@ -202,15 +204,16 @@ async def test_reads_of_different_symbols_share_one_open_connection(
     # GIVEN two stored symbols, one of them read once
     await file_store.write_bars(make_bars("AAA", 3), source="test")
     await file_store.write_bars(make_bars("BBB", 4), source="test")
-    await file_store.read_bars(["AAA"])
     opened = _count_connects(monkeypatch)
+    await file_store.read_bars(["AAA"])
+    assert opened == [f"attach {file_store.path}"]  # the first read attached the file
 
     # WHEN the other symbol (not cached) is read
     bars = await file_store.read_bars(["BBB"])
 
-    # THEN it came from the connection already open
+    # THEN it came from the attachment already open
     assert bars.num_rows == 4
-    assert opened == []
+    assert opened == [f"attach {file_store.path}"]
 
 
 async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
@@ -432,3 +435,25 @@ def test_scanned_rows_come_back_in_time_order_whatever_their_chunks(
     # THEN times ascend and each row kept its values
     assert ordered.column("close").to_pylist() == expected
     assert ordered.column("timestamp").cast(pa.int64()).to_pylist() == expected
+
+
+async def test_stores_of_one_file_hold_it_as_long_as_the_longest_hold_idle_asks(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a store holding the file for an hour, then a second one asking for 10 ms
+    holding = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
+    brief = DuckDBStore(holding.path, hold_idle=0.01)
+    await brief.connect()
+
+    # WHEN the first reads, and both stay unused well past 10 ms
+    await holding.read_bars(["AAA"])
+    await asyncio.sleep(0.3)
+
+    # THEN the file is still attached (the later store did not shorten the hold)
+    usage = holding.pool_usage()
+    assert usage is not None
+    assert usage.open == 1
+
+    # TEARDOWN
+    await brief.disconnect()
+    await holding.disconnect()

@@ -8,7 +8,6 @@ stores ``ApiKeyRecord``s. The SQL stores share the bars database (table
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
@@ -19,9 +18,9 @@ import asyncpg
 import duckdb
 
 from findata.core import FindataError
-from findata.db._duckdb import _write_intent
+from findata.db._duckdb import HOLD_IDLE, DuckDBStore
 from findata.db._errors import StoreUnavailableError
-from findata.db._url import duckdb_path, resolve_database_url, url_scheme
+from findata.db._url import duckdb_options, duckdb_path, resolve_database_url, url_scheme
 
 __all__ = [
     "ApiKeyRecord",
@@ -138,15 +137,20 @@ def _record(row: Sequence[Any]) -> ApiKeyRecord:
 class DuckDBKeyStore:
     """Keys in the ``api_keys`` table of a DuckDB file (created by migration 0002).
 
-    Like the bar store, it never holds the file between calls: each call opens a
-    short-lived connection (read-only for reads) in a worker thread, so ``findata
-    ingest`` and ``findata keys`` in other processes can take the write lock. A file
+    It reaches the file the way the bar store does, through a bar store of the same
+    file (ADR 0011): reads share the process's read-only attachment of the file,
+    writes announce themselves, take the write lock and let it go at once, so
+    ``findata ingest`` and ``findata keys`` in other processes get in. A file
     locked by a writer is retried with backoff for up to ``lock_timeout`` seconds.
     """
 
-    def __init__(self, path: str | Path, *, lock_timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: str | Path, *, lock_timeout: float = 5.0, hold_idle: float = HOLD_IDLE
+    ) -> None:
         self.path = Path(path)
-        self._lock_timeout = lock_timeout
+        self._file = DuckDBStore(
+            self.path, lock_timeout=lock_timeout, cache_rows=0, hold_idle=hold_idle
+        )
 
     async def add_key(self, record: ApiKeyRecord) -> None:
         try:
@@ -184,45 +188,32 @@ class DuckDBKeyStore:
         return _record(rows[0]) if rows else None
 
     async def aclose(self) -> None:
-        return None  # no connection outlives a call
+        await self._file.disconnect()
 
     async def _run(
         self, sql: str, parameters: Sequence[object], *, write: bool = False
     ) -> list[tuple[Any, ...]]:
-        deadline = asyncio.get_running_loop().time() + self._lock_timeout
-        delay = 0.01
-        # A writer announces itself as the bar store's writers do (ADR 0011), so a busy
-        # server's held read connection lets go instead of starving `findata keys`.
-        with _write_intent(str(self.path)) if write else contextlib.nullcontext() as renew:
-            while True:
-                try:
-                    return await asyncio.to_thread(self._run_blocking, sql, parameters, write)
-                except (duckdb.IOException, duckdb.ConnectionException) as error:
-                    if not self.path.exists():
-                        raise KeyStoreUnavailableError(
-                            f"no DuckDB file at {self.path}; run `findata db migrate` first"
-                        ) from error
-                    if asyncio.get_running_loop().time() + delay > deadline:
-                        raise KeyStoreUnavailableError(
-                            f"the DuckDB file {self.path} stayed locked by another process "
-                            f"for {self._lock_timeout:g} s"
-                        ) from error
-                if renew is not None:
-                    renew()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 0.5)
+        return await asyncio.to_thread(self._run_blocking, sql, parameters, write)
 
     def _run_blocking(
         self, sql: str, parameters: Sequence[object], write: bool
     ) -> list[tuple[Any, ...]]:
-        with duckdb.connect(str(self.path), read_only=not write) as connection:
-            try:
-                rows: list[tuple[Any, ...]] = connection.execute(sql, list(parameters)).fetchall()
-            except duckdb.CatalogException as error:
-                raise KeyStoreUnavailableError(
-                    f"{self.path} has no api_keys table; run `findata db migrate` first"
-                ) from error
-        return rows
+        if not self.path.exists():  # a write would create an empty file
+            raise KeyStoreUnavailableError(
+                f"no DuckDB file at {self.path}; run `findata db migrate` first"
+            )
+        try:
+            with self._file._open(write=write) as connection:
+                try:
+                    return connection.execute(sql, list(parameters)).fetchall()
+                except duckdb.CatalogException as error:
+                    raise KeyStoreUnavailableError(
+                        f"{self.path} has no api_keys table; run `findata db migrate` first"
+                    ) from error
+        except KeyStoreUnavailableError:
+            raise
+        except StoreUnavailableError as error:  # locked beyond lock_timeout
+            raise KeyStoreUnavailableError(str(error)) from error
 
 
 # What asyncpg raises when the server cannot be reached or drops the connection.
@@ -330,4 +321,9 @@ def open_key_store(url: str) -> KeyStore:
     url = resolve_database_url(url)
     if url_scheme(url) == "postgresql":
         return PostgresKeyStore(url)
-    return DuckDBKeyStore(duckdb_path(url))
+    options = duckdb_options(url)  # the bar store's file options apply to its keys too
+    return DuckDBKeyStore(
+        duckdb_path(url),
+        lock_timeout=options.get("lock_timeout", 5.0),
+        hold_idle=options.get("hold_idle", HOLD_IDLE),
+    )
