@@ -154,6 +154,12 @@ _LEFT_BY_PARENT: list[object] = []
 DuckDB instance whose threads stayed in the parent ever runs in the child."""
 
 
+_HOST_MEMORY_LIMIT: Final = "128MB"
+"""The host's buffer pool. It holds the blocks of files read; the stores cache whole
+series as Arrow, so a larger pool would keep the same bars twice, per worker (by
+default DuckDB lets it grow to 80% of RAM). Arrow results do not count against it."""
+
+
 def _host_cursor() -> duckdb.DuckDBPyConnection:
     """A new connection to this process's in-memory DuckDB instance, which files are
     attached to for reading: starting an instance builds DuckDB's whole function
@@ -161,7 +167,7 @@ def _host_cursor() -> duckdb.DuckDBPyConnection:
     global _HOST
     with _HOST_GUARD:
         if _HOST is None:
-            _HOST = duckdb.connect(MEMORY)
+            _HOST = duckdb.connect(MEMORY, config={"memory_limit": _HOST_MEMORY_LIMIT})
         return _HOST.cursor()
 
 
