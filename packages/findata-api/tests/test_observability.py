@@ -78,7 +78,7 @@ async def test_given_postgresql_when_scraping_metrics_then_the_pool_usage_is_rep
 async def test_given_a_duckdb_file_when_scraping_metrics_then_its_held_connection_is_reported(
     duckdb_url: str, make_app: Callable[..., Quart]
 ) -> None:
-    # GIVEN an app serving a DuckDB file, which holds one read connection between reads
+    # GIVEN an app serving a DuckDB file, which holds the file attached between reads
     async with make_app(open_store(duckdb_url)).test_app() as serving:
         client = serving.test_client()
         await client.get("/stocks/time-series/ACME?frequency=Annual")

@@ -229,7 +229,7 @@ def test_given_database_urls_when_opening_key_stores_then_the_backend_follows_th
 async def test_given_a_server_holding_its_read_connection_when_adding_a_key_then_the_reader_lets_go(
     tmp_path: Path,
 ) -> None:
-    # GIVEN a bar store that read once and holds its read-only connection for a minute
+    # GIVEN a bar store that read once and holds the file attached read-only for a minute
     path = tmp_path / "served.duckdb"
     bars = DuckDBStore(path, hold_idle=60.0)
     await bars.connect()
@@ -237,7 +237,7 @@ async def test_given_a_server_holding_its_read_connection_when_adding_a_key_then
     await bars.list_symbols()
     keys = DuckDBKeyStore(path, lock_timeout=10.0)
     try:
-        # WHEN a key is written (DuckDB refuses a writer while the read connection is open)
+        # WHEN a key is written (DuckDB refuses a writer while the file is attached)
         await keys.add_key(make_record(7))
         # THEN the writer's announcement made the reader let go well before its idle time
         assert await keys.get_key(make_record(7).key_id) == make_record(7)

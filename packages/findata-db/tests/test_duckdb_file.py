@@ -165,7 +165,7 @@ async def _write_in_another_process(path: str, hour: int) -> None:
 
 
 async def _store_with_aaa(tmp_path: Path, make_bars: BarsFactory, hold_idle: float) -> DuckDBStore:
-    """A migrated file store holding three bars of AAA, keeping its read connection
+    """A migrated file store holding three bars of AAA, keeping its read attachment
     ``hold_idle`` seconds (the setup of the read-connection tests)."""
     store = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=hold_idle)
     await store.migrate()

@@ -83,7 +83,7 @@ HOLD_IDLE: Final = 2.0
 """Default seconds a process's unused read attachment of a file stays attached."""
 
 _WATCH_INTERVAL: Final = 0.02
-"""How often a held read connection checks for a waiting writer and idleness (s)."""
+"""How often a held read attachment checks for a waiting writer and idleness (s)."""
 
 
 def _intent_path(path: str) -> Path:
@@ -304,8 +304,8 @@ def _forget_readers_after_fork() -> None:
 
 
 def _stop_readers_at_exit() -> None:
-    """Close held connections and stop their threads before the interpreter finalizes:
-    a daemon thread still inside DuckDB then would abort the process."""
+    """Detach held files, stop their threads and close the host before the interpreter
+    finalizes: a daemon thread still inside DuckDB then would abort the process."""
     for reader in list(_READERS.values()):
         with reader.lock:
             watcher, reader._watcher = reader._watcher, None
@@ -343,7 +343,8 @@ class DuckDBStore:
     ``lock_timeout`` bounds how long an operation waits for another process's
     conflicting lock before raising ``StoreUnavailableError``; ``cache_rows``
     bounds the in-process read cache; ``hold_idle`` is how long the process's
-    read connection to the file stays open unused (0: open per read).
+    read attachment of the file stays unused (0: attach per read; with several stores
+    of one file in a process, the longest).
     """
 
     url_scheme: str = "duckdb"
@@ -403,7 +404,7 @@ class DuckDBStore:
     # -- lifecycle -----------------------------------------------------------
 
     async def connect(self) -> None:
-        """Open the in-memory database; a file's read connection opens at the first read."""
+        """Open the in-memory database; a file is attached for reading at the first read."""
         if self._memory and self._memory_conn is None:
             self._memory_conn = duckdb.connect(MEMORY)
 
@@ -417,7 +418,7 @@ class DuckDBStore:
         self._symbols_cache.clear()
 
     def pool_usage(self) -> PoolUsage | None:
-        """The one read connection this process holds on the file (a file store has no
+        """The one read attachment this process holds on the file (a file store has no
         pool; ``max_size`` 1); ``None`` for ``:memory:``."""
         if self._reader is None:
             return None
