@@ -145,6 +145,34 @@ async def test_given_a_request_when_it_is_answered_then_one_json_access_line_car
     assert line["path"] == "/stocks/time-series/ACME"
     assert line["query"] == "frequency=Annual"
     assert line["duration_ms"] >= 0
+    assert line["message"] == "GET /stocks/time-series/ACME 200"  # as every JSON line has one
+
+
+async def test_given_a_handler_on_the_access_logger_when_answering_then_it_gets_the_line(
+    store: object,
+    make_app: Callable[..., Quart],
+) -> None:
+    # GIVEN an operator's handler on findata.access (say, to a file of its own)
+    received: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = received.append  # type: ignore[method-assign]
+    access = logging.getLogger("findata.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    try:
+        app = make_app(store, log_format="json")
+        async with app.test_app() as serving:
+            # WHEN
+            response = await serving.test_client().get("/_healthcheck")
+        # THEN the handler got the line as a record with the entry's fields
+        (record,) = [r for r in received if getattr(r, "event", None) == "access"]
+        assert record.getMessage() == "GET /_healthcheck 200"
+        assert record.__dict__["request_id"] == response.headers["X-Request-ID"]
+        assert record.__dict__["status"] == 200
+    finally:
+        # TEARDOWN
+        access.removeHandler(handler)
+        access.setLevel(logging.NOTSET)
 
 
 async def test_given_access_logs_are_off_when_answering_then_no_line_is_written(
