@@ -54,6 +54,12 @@ class VersionedCache(Generic[Value]):
                 _, (_, evicted_rows) = self._entries.popitem(last=False)
                 self._rows -= evicted_rows
 
+    @property
+    def version(self) -> str | None:
+        """The data version of the entries held; ``None`` when empty."""
+        with self._lock:
+            return self._version if self._entries else None
+
     def entries(self) -> tuple[str | None, list[tuple[Hashable, Value, int]]]:
         """The cached version and its entries, most recently used first."""
         with self._lock:

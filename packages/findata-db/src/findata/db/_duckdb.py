@@ -766,16 +766,13 @@ class DuckDBStore:
         return stamps
 
     def _has_cached_series(self) -> bool:
-        return bool(self._bars_cache.entries()[1] or self._symbols_cache.entries()[1])
+        return self._bars_cache.version is not None or self._symbols_cache.version is not None
 
     def _cache_is_stale(self) -> bool:
         version = self._current_version()
         return any(
-            bool(entries) and cached_version != version
-            for cached_version, entries in (
-                self._bars_cache.entries(),
-                self._symbols_cache.entries(),
-            )
+            cached is not None and cached != version
+            for cached in (self._bars_cache.version, self._symbols_cache.version)
         )
 
     def _refresh_ahead(self, attachment: _Attachment) -> None:
