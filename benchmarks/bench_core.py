@@ -338,7 +338,6 @@ def main() -> None:
             for package in (
                 "findata-core",
                 "numpy",
-                "scipy",
                 "pyarrow",
                 "duckdb",
                 "polars",
