@@ -226,20 +226,27 @@ def test_given_database_urls_when_opening_key_stores_then_the_backend_follows_th
     assert on_duckdb.path == tmp_path / "bars.duckdb"
 
 
+async def _served_file(path: Path) -> DuckDBStore:
+    """A migrated bar store that has read, holding its file attached for a minute."""
+    bars = DuckDBStore(path, hold_idle=60.0)
+    await bars.connect()
+    await bars.migrate()
+    await bars.list_symbols()
+    return bars
+
+
 async def test_given_a_server_holding_its_read_connection_when_adding_a_key_then_the_reader_lets_go(
     tmp_path: Path,
 ) -> None:
     # GIVEN a bar store that read once and holds the file attached read-only for a minute
     path = tmp_path / "served.duckdb"
-    bars = DuckDBStore(path, hold_idle=60.0)
-    await bars.connect()
-    await bars.migrate()
-    await bars.list_symbols()
+    bars = await _served_file(path)
     keys = DuckDBKeyStore(path, lock_timeout=10.0)
     try:
         # WHEN a key is written (DuckDB refuses a writer while the file is attached)
         await keys.add_key(make_record(7))
-        # THEN the writer's announcement made the reader let go well before its idle time
+        # THEN the key store's write let go of the attachment instead of waiting out its
+        # idle time, and the key reads back
         assert await keys.get_key(make_record(7).key_id) == make_record(7)
     finally:
         # TEARDOWN
@@ -252,10 +259,7 @@ async def test_given_a_server_holding_the_file_when_reading_keys_then_no_second_
 ) -> None:
     # GIVEN a bar store that read once and holds the file attached, and its key store
     path = tmp_path / "served.duckdb"
-    bars = DuckDBStore(path, hold_idle=60.0)
-    await bars.connect()
-    await bars.migrate()
-    await bars.list_symbols()
+    bars = await _served_file(path)
     keys = DuckDBKeyStore(path)
     await keys.add_key(make_record(1))
     await bars.read_bars(["ANY"])  # the key write let go of the file: attach it again
