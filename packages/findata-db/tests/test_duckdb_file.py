@@ -458,3 +458,25 @@ async def test_stores_of_one_file_hold_it_as_long_as_the_longest_hold_idle_asks(
     # TEARDOWN
     await brief.disconnect()
     await holding.disconnect()
+
+
+async def test_a_file_whose_path_has_a_quote_and_a_space_is_written_and_read(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a store in a folder named with a quote and a space (the path goes into ATTACH)
+    folder = tmp_path / "o'brien data"
+    folder.mkdir()
+    store = DuckDBStore(folder / "bars.duckdb")
+    await store.connect()
+    await store.migrate()
+
+    # WHEN bars are written and read back
+    await store.write_bars(make_bars("AAA", 5), source="test")
+    bars = await store.read_bars(["AAA"])
+
+    # THEN they are all there
+    assert bars.num_rows == 5
+    assert [info.symbol for info in await store.list_symbols()] == ["AAA"]
+
+    # TEARDOWN
+    await store.disconnect()
