@@ -480,3 +480,24 @@ async def test_a_file_whose_path_has_a_quote_and_a_space_is_written_and_read(
 
     # TEARDOWN
     await store.disconnect()
+
+
+async def test_a_read_attaches_the_file_anew_when_its_attachment_went_away(
+    file_store: DuckDBStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN a store holding its file attached, then detached behind the store's back
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.write_bars(make_bars("BBB", 4), source="test")
+    await file_store.read_bars(["AAA"])
+    held = file_store._reader.conn if file_store._reader is not None else None
+    assert held is not None
+    held.detach()
+
+    # WHEN another symbol (not cached) is read
+    bars = await file_store.read_bars(["BBB"])
+
+    # THEN it was read through a new attachment
+    assert bars.num_rows == 4
+    assert file_store._reader is not None
+    assert file_store._reader.conn is not None
+    assert file_store._reader.conn is not held

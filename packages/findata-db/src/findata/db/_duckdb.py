@@ -205,10 +205,10 @@ class _Attachment:
 class _SharedReader:
     """The read-only attachment of one file in this process, held between reads.
 
-    Every access happens under the file's path lock. A daemon thread closes the
-    connection when a writer announces itself or after ``idle`` seconds without a
-    read; while the process has cached series, it also notices a new data version
-    once the writer is done, re-opens and refreshes them ahead of the next request.
+    Every access happens under the file's path lock. A daemon thread detaches the
+    file when a writer announces itself or after ``idle`` seconds without a read;
+    while the process has cached series, it also notices a new data version once the
+    writer is done, attaches again and refreshes them ahead of the next request.
     """
 
     def __init__(self, path: str, lock: threading.Lock) -> None:
@@ -294,10 +294,12 @@ _READERS: dict[str, _SharedReader] = {}
 
 
 def _forget_readers_after_fork() -> None:
-    """A forked child must not use (or close) its parent's connections: drop them."""
-    global _HOST
+    """A forked child must not use (or close) its parent's connections: drop them.
+    The host's guard is made anew: another thread may have held it at the fork."""
+    global _HOST, _HOST_GUARD
     _LEFT_BY_PARENT.extend([_HOST, *(reader.conn for reader in _READERS.values())])
     _HOST = None
+    _HOST_GUARD = threading.Lock()
     for reader in _READERS.values():
         reader.conn = None
         reader._watcher = None
@@ -537,7 +539,15 @@ class DuckDBStore:
     def _use_held(self, held: _Attachment) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the held attachment, for one operation (under the path lock)."""
         assert self._reader is not None
-        cursor = held.cursor()
+        try:
+            cursor = held.cursor()
+        except duckdb.Error:
+            # The attachment went away behind our back: attach the file anew, once.
+            self._reader.close()
+            again = self._reader.connection(self._attach_with_retry)
+            if again is None:  # a writer waits now
+                raise
+            cursor = again.cursor()
         try:
             yield cursor
         except duckdb.CatalogException as error:
