@@ -213,6 +213,15 @@ async def bench_duckdb_cold(
         await writer.wait()
 
 
+def price_decimals(text: str) -> int | None:
+    """``--price-decimals``: a whole number >= 0, or ``full`` (no rounding)."""
+    if text == "full":
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0 or 'full'")
+    return int(text)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--symbols", type=int, default=51, help="x 196,560 bars each")
@@ -220,7 +229,7 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
         "--price-decimals",
-        type=lambda text: None if text == "full" else int(text),
+        type=price_decimals,
         default=4,
         help="decimals of generated prices (default 4, as minute-bar feeds); 'full' for "
         "random full-precision doubles, the storage worst case",

@@ -171,17 +171,22 @@ def _host_cursor() -> duckdb.DuckDBPyConnection:
         return _HOST.cursor()
 
 
+def _on_host(statement: str) -> None:
+    """Run one statement on a connection of the host that is closed right after."""
+    conn = _host_cursor()
+    try:
+        conn.execute(statement)
+    finally:
+        conn.close()
+
+
 class _Attachment:
     """One store file attached read-only to the host instance, under its own alias."""
 
     def __init__(self, path: str) -> None:
         self.alias = f"findata_read_{next(_ALIAS_NUMBERS)}"
-        conn = _host_cursor()
-        try:
-            quoted = path.replace("'", "''")
-            conn.execute(f"ATTACH '{quoted}' AS {self.alias} (READ_ONLY)")
-        finally:
-            conn.close()
+        quoted = path.replace("'", "''")
+        _on_host(f"ATTACH '{quoted}' AS {self.alias} (READ_ONLY)")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection for one operation, whose unqualified names are the file's."""
@@ -195,11 +200,7 @@ class _Attachment:
 
     def detach(self) -> None:
         """Release the file (and its lock); cursors still open on it fail from now on."""
-        conn = _host_cursor()
-        try:
-            conn.execute(f"DETACH DATABASE IF EXISTS {self.alias}")
-        finally:
-            conn.close()
+        _on_host(f"DETACH DATABASE IF EXISTS {self.alias}")
 
 
 class _SharedReader:
@@ -297,7 +298,8 @@ def _forget_readers_after_fork() -> None:
     """A forked child must not use (or close) its parent's connections: drop them.
     The host's guard is made anew: another thread may have held it at the fork."""
     global _HOST, _HOST_GUARD
-    _LEFT_BY_PARENT.extend([_HOST, *(reader.conn for reader in _READERS.values())])
+    inherited = [_HOST, *(reader.conn for reader in _READERS.values())]
+    _LEFT_BY_PARENT.extend(held for held in inherited if held is not None)
     _HOST = None
     _HOST_GUARD = threading.Lock()
     for reader in _READERS.values():
