@@ -6,6 +6,7 @@ exchange's time zone, :func:`compute_indicator` computes any indicator of
 :data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
 """
 
+from findata.core import columns
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core._kernels import (
@@ -23,8 +24,9 @@ from findata.core._kernels import (
     wma,
 )
 from findata.core._resample import resample, resampled_schema
-from findata.core._types import BAR_SCHEMA, DEFAULT_TIMEZONE, Frequency
+from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
+from findata.core.columns import BAR_SCHEMA
 
 __version__ = "0.1.0"
 
@@ -41,6 +43,7 @@ __all__ = [
     "__version__",
     "atr",
     "bbands",
+    "columns",
     "compute_indicator",
     "ema",
     "load_indicator_loops",

@@ -20,9 +20,10 @@ import pyarrow as pa
 from findata.core import _kernels as kernels
 from findata.core._errors import InvalidParameterError
 from findata.core._timezones import MICROS_PER_DAY, offset_table, zone_info
-from findata.core._types import (
+from findata.core._types import DEFAULT_TIMEZONE
+from findata.core._validation import PreparedBars, prepare_bars
+from findata.core.columns import (
     CLOSE,
-    DEFAULT_TIMEZONE,
     HIGH,
     LOW,
     OPEN,
@@ -31,7 +32,6 @@ from findata.core._types import (
     VOLUME,
     VWAP,
 )
-from findata.core._validation import PreparedBars, prepare_bars
 
 F64 = npt.NDArray[np.float64]
 ParameterValue = int | float | str

@@ -19,9 +19,10 @@ import pyarrow as pa
 from findata.core._errors import InvalidBarsError, InvalidParameterError
 from findata.core._parallel import run_all
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
-from findata.core._types import (
+from findata.core._types import DEFAULT_TIMEZONE, Frequency
+from findata.core._validation import PreparedBars, prepare_bars
+from findata.core.columns import (
     CLOSE,
-    DEFAULT_TIMEZONE,
     HIGH,
     LOW,
     OPEN,
@@ -31,9 +32,7 @@ from findata.core._types import (
     TRADE_COUNT,
     VOLUME,
     VWAP,
-    Frequency,
 )
-from findata.core._validation import PreparedBars, prepare_bars
 
 I64 = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]

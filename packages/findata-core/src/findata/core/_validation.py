@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from findata.core import _parallel
 from findata.core._errors import InvalidBarsError
-from findata.core._types import (
+from findata.core.columns import (
     HIGH,
     LOW,
     PERIOD_START,

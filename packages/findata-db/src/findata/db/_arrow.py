@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Final
 
 import numpy as np
 import pyarrow as pa
 
 from findata.core import BAR_SCHEMA
-from findata.core._types import TIMESTAMP, TRADE_COUNT, VWAP
-
-OPTIONAL_FIELDS: Final = (pa.field(VWAP, pa.float64()), pa.field(TRADE_COUNT, pa.int64()))
+from findata.core.columns import OPTIONAL_BAR_FIELDS, TIMESTAMP
 
 
 def with_all_columns(bars: pa.Table) -> pa.Table:
     """Normalized bars with both optional columns present (nulls where absent)."""
     columns = {name: bars.column(name) for name in BAR_SCHEMA.names}
-    for field in OPTIONAL_FIELDS:
+    for field in OPTIONAL_BAR_FIELDS:
         columns[field.name] = (
             bars.column(field.name)
             if field.name in bars.column_names
@@ -37,7 +34,7 @@ def to_bar_table(table: pa.Table) -> pa.Table:
         # UTC type re-labels those values as they are (zero-copy for microseconds)
         # and converts any other unit.
         arrays.append(column.cast(field.type) if column.type != field.type else column)
-    for field in OPTIONAL_FIELDS:
+    for field in OPTIONAL_BAR_FIELDS:
         if field.name in table.column_names and table.column(field.name).null_count < len(table):
             fields.append(field)
             arrays.append(table.column(field.name).cast(field.type))
@@ -85,7 +82,7 @@ def concat_bars(parts: Sequence[pa.Table]) -> pa.Table:
     if len(parts) == 1:
         return parts[0]
     names = {name for part in parts for name in part.column_names}
-    fields = list(BAR_SCHEMA) + [field for field in OPTIONAL_FIELDS if field.name in names]
+    fields = list(BAR_SCHEMA) + [field for field in OPTIONAL_BAR_FIELDS if field.name in names]
     schema = pa.schema(fields)
     aligned = []
     for part in parts:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import DEFAULT_TIMEZONE
-from findata.core._types import (
+from findata.core.columns import (
     CLOSE,
     HIGH,
     LOW,

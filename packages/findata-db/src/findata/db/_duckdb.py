@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.core._types import SYMBOL, TIMESTAMP
+from findata.core.columns import OPTIONAL_BAR_COLUMNS, SYMBOL, TIMESTAMP
 from findata.db._arrow import (
     concat_bars,
     empty_bar_table,
@@ -817,7 +817,7 @@ class DuckDBStore:
         (reads select only flagged columns); a file without them costs nothing here."""
         carried = [
             name
-            for name in _OPTIONAL_COLUMNS
+            for name in OPTIONAL_BAR_COLUMNS
             if name in bars.column_names and bars.column(name).null_count < bars.num_rows
         ]
         if not carried:
@@ -925,9 +925,6 @@ class DuckDBStore:
                 conn.unregister("staging_bars")
         self._symbols_cache.put(version, "symbols", infos, len(infos))
         return int(normalized.num_rows)
-
-
-_OPTIONAL_COLUMNS: Final = ("vwap", "trade_count")
 
 
 def _list_symbols(conn: duckdb.DuckDBPyConnection) -> list[SymbolInfo]:

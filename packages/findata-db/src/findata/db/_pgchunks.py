@@ -20,11 +20,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import InvalidBarsError
-from findata.core._types import SYMBOL, TIMESTAMP, TRADE_COUNT, VWAP
+from findata.core.columns import OPTIONAL_BAR_COLUMNS, SYMBOL, TIMESTAMP, TRADE_COUNT, VWAP
 from findata.db._pgcopy import PG_EPOCH_OFFSET_US, Buffer
 
 REQUIRED: Final = ("ts", "open", "high", "low", "close", "volume")
-OPTIONAL: Final = (VWAP, TRADE_COUNT)
 PACKED: Final = (*REQUIRED, VWAP, f"{VWAP}_valid", TRADE_COUNT, f"{TRADE_COUNT}_valid")
 """The packed ``bytea`` columns of ``bar_chunks``, in table order."""
 
@@ -51,7 +50,7 @@ Packed = dict[str, Buffer | None]
 def pack(columns: Columns) -> Packed:
     """The canonical stored form of ``columns``: one copy each, no per-value work."""
     packed: Packed = {name: _big_endian(columns[name], name) for name in REQUIRED}
-    for name in OPTIONAL:
+    for name in OPTIONAL_BAR_COLUMNS:
         valid = columns.get(f"{name}_valid")
         if valid is None or not valid.any():
             packed[name] = packed[f"{name}_valid"] = None
@@ -69,7 +68,7 @@ def unpack(chunks: Sequence[Mapping[str, bytes | None]]) -> Columns:
     """
     counts = [len(_bytes(chunk["ts"])) // 8 for chunk in chunks]
     columns = {name: _native(name, [chunk[name] for chunk in chunks], counts) for name in REQUIRED}
-    for name in OPTIONAL:
+    for name in OPTIONAL_BAR_COLUMNS:
         if all(chunk[name] is None for chunk in chunks):
             continue
         columns[name] = _native(name, [chunk[name] for chunk in chunks], counts)
@@ -90,7 +89,7 @@ def merge(old: Columns, new: Columns) -> Columns:
     """
     keep = ~np.isin(old["ts"], new["ts"], assume_unique=True)
     merged = {name: np.concatenate([old[name][keep], new[name]]) for name in REQUIRED}
-    for name in OPTIONAL:
+    for name in OPTIONAL_BAR_COLUMNS:
         if name in old or name in new:
             older, newer = _optional(old, name, keep), _optional(new, name, None)
             merged[name] = np.concatenate([older[0], newer[0]])
@@ -148,7 +147,7 @@ class Batch:
         for name in REQUIRED[1:]:
             columns[name] = _column(bars, name, pa.int64() if name == "volume" else pa.float64())
         self.has: dict[str, bool] = {}
-        for name in OPTIONAL:
+        for name in OPTIONAL_BAR_COLUMNS:
             present = name in bars.column_names and bars.column(name).null_count < bars.num_rows
             self.has[name] = present
             if present:

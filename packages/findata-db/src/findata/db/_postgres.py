@@ -22,7 +22,7 @@ import databases
 import numpy as np
 import pyarrow as pa
 
-from findata.core._types import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
+from findata.core.columns import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
 from findata.db import _pgchunks, _pgcopy
 from findata.db._arrow import concat_bars, empty_bar_table, micros, repeat_string
 from findata.db._errors import StoreError, StoreUnavailableError

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import InvalidBarsError, InvalidParameterError
-from findata.core._types import (
+from findata.core.columns import (
     CLOSE,
     HIGH,
     LOW,

@@ -15,7 +15,7 @@ from typing import Any, Final
 import pyarrow as pa
 
 from findata.core import InvalidParameterError
-from findata.core._types import TIMESTAMP
+from findata.core.columns import TIMESTAMP
 from findata.db._convert import DATE
 from findata.db._errors import IngestError
 from findata.db._ingest import IngestResult, write_raw
