@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 
@@ -23,6 +24,22 @@ class CountingKeyStore(MemoryKeyStore):
     async def get_key(self, key_id: str) -> ApiKeyRecord | None:
         self.lookups += 1
         return await super().get_key(key_id)
+
+
+class PausingKeyStore(MemoryKeyStore):
+    """A memory store whose lookups wait until ``resume`` is set, to overlap them with
+    other events."""
+
+    def __init__(self, records: list[ApiKeyRecord]) -> None:
+        super().__init__(records)
+        self.started = asyncio.Event()
+        self.resume = asyncio.Event()
+
+    async def get_key(self, key_id: str) -> ApiKeyRecord | None:
+        record = await super().get_key(key_id)
+        self.started.set()
+        await self.resume.wait()
+        return record
 
 
 class FakeClock:
@@ -150,3 +167,93 @@ def test_key_digest_is_hex_sha256_of_the_whole_token() -> None:
     digest = key_digest(token)
     # THEN
     assert digest == hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+async def test_given_a_cached_key_when_it_is_forgotten_then_its_revocation_shows_at_once() -> None:
+    # GIVEN: a verified key, cached for a minute
+    issued = issue_key("leaked")
+    store = MemoryKeyStore([issued.record])
+    verifier = ApiKeyVerifier(store, cache_ttl=60.0, clock=FakeClock())
+    assert await verifier.verify(issued.token) is not None
+    await store.revoke_key(issued.record.key_id, NOW)
+    still_cached = await verifier.verify(issued.token)
+    # WHEN
+    verifier.forget(issued.record.key_id)
+    record = await verifier.verify(issued.token)
+    # THEN
+    assert still_cached is not None
+    assert record is None
+
+
+async def test_given_cached_keys_when_everything_is_forgotten_then_each_is_looked_up_again() -> (
+    None
+):
+    # GIVEN
+    keys = [issue_key("a"), issue_key("b")]
+    store = CountingKeyStore()
+    for key in keys:
+        await store.add_key(key.record)
+    verifier = ApiKeyVerifier(store, cache_ttl=60.0, clock=FakeClock())
+    for key in keys:
+        await verifier.verify(key.token)
+    # WHEN
+    verifier.forget()
+    for key in keys:
+        await verifier.verify(key.token)
+    # THEN
+    assert store.lookups == 4
+
+
+async def test_given_an_unknown_id_when_presented_again_then_the_store_is_asked_once_per_ttl() -> (
+    None
+):
+    # GIVEN
+    guess = issue_key("never stored").token
+    store = CountingKeyStore()
+    clock = FakeClock()
+    verifier = ApiKeyVerifier(store, cache_ttl=5.0, clock=clock)
+    # WHEN
+    answers = [await verifier.verify(guess) for _ in range(10)]
+    clock.now += 6.0
+    answers.append(await verifier.verify(guess))
+    # THEN
+    assert answers == [None] * 11
+    assert store.lookups == 2
+
+
+async def test_given_a_flood_of_unknown_ids_when_a_known_key_returns_then_it_is_still_cached() -> (
+    None
+):
+    # GIVEN: a valid key cached, and room for 10 entries of each kind
+    issued = issue_key("steady")
+    store = CountingKeyStore()
+    await store.add_key(issued.record)
+    verifier = ApiKeyVerifier(store, cache_ttl=60.0, max_cached=10, clock=FakeClock())
+    await verifier.verify(issued.token)
+    # WHEN: 100 made-up ids, then the valid key again
+    for _ in range(100):
+        await verifier.verify(issue_key("guess").token)
+    record = await verifier.verify(issued.token)
+    # THEN: the valid key was looked up once only
+    assert record == issued.record
+    assert store.lookups == 1 + 100
+
+
+async def test_given_a_lookup_in_flight_when_its_key_is_forgotten_then_the_answer_is_not_kept() -> (
+    None
+):
+    # GIVEN: a lookup that read the still-active record, paused before it returns
+    issued = issue_key("racing")
+    store = PausingKeyStore([issued.record])
+    verifier = ApiKeyVerifier(store, cache_ttl=60.0, clock=FakeClock())
+    in_flight = asyncio.create_task(verifier.verify(issued.token))
+    await store.started.wait()
+    # WHEN: the key is revoked and the revocation announced while the lookup is in flight
+    await store.revoke_key(issued.record.key_id, NOW)
+    verifier.forget(issued.record.key_id)
+    store.resume.set()
+    stale = await in_flight
+    after = await verifier.verify(issued.token)
+    # THEN: the stale answer served the request already under way, but was not cached
+    assert stale == issued.record
+    assert after is None

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
+import redis
+import redis.exceptions
 from click.testing import CliRunner
 
 from findata.api._auth import parse_key_id
 from findata.api._keys_cli import keys
+from findata.api._revocation import CHANNEL
 from findata.db._migrations import load_migrations
+
+REDIS_URL = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture
@@ -83,6 +90,68 @@ def test_given_a_key_when_revoking_by_id_then_the_list_shows_it_revoked(
     listing = runner.invoke(keys, ["list"]).stdout
     (line,) = [line for line in listing.splitlines() if key_id in line]
     assert " revoked " in line
+
+
+def test_given_no_redis_when_revoking_then_the_output_states_the_cache_bound(
+    runner: CliRunner,
+) -> None:
+    # GIVEN
+    key_id = parse_key_id(runner.invoke(keys, ["create", "leaked"]).stdout.strip())
+    assert key_id is not None
+    # WHEN
+    result = runner.invoke(keys, ["revoke", key_id], env={"FINDATA_API_KEY_CACHE_TTL": "2.5"})
+    # THEN
+    assert result.exit_code == 0, result.output
+    assert "stop accepting it within 2.5 s" in result.stderr
+
+
+def test_given_redis_when_revoking_then_listening_servers_are_told_the_key_id(
+    runner: CliRunner,
+) -> None:
+    # GIVEN: a subscriber standing for a serving worker
+    subscriber = redis.Redis.from_url(REDIS_URL)
+    try:
+        subscriber.ping()
+    except (redis.exceptions.ConnectionError, OSError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is required in CI: {error}")
+        pytest.skip(f"SKIPPED LOUDLY: no Redis at {REDIS_URL} ({error})")
+    pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(CHANNEL)
+    key_id = parse_key_id(runner.invoke(keys, ["create", "leaked"]).stdout.strip())
+    assert key_id is not None
+    # WHEN
+    result = runner.invoke(keys, ["revoke", key_id], env={"FINDATA_REDIS_URL": REDIS_URL})
+    announced: list[bytes] = []
+    deadline = time.monotonic() + 5
+    while key_id.encode() not in announced and time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=0.1)
+        if message is not None:
+            announced.append(message["data"])
+    # THEN
+    assert result.exit_code == 0, result.output
+    assert key_id.encode() in announced
+    assert "they stop accepting it at once" in result.stderr
+    # TEARDOWN
+    pubsub.close()
+    subscriber.close()
+
+
+def test_given_an_unreachable_redis_when_revoking_then_the_key_is_revoked_with_a_warning(
+    runner: CliRunner,
+) -> None:
+    # GIVEN: nothing listens on port 9 (discard)
+    key_id = parse_key_id(runner.invoke(keys, ["create", "leaked"]).stdout.strip())
+    assert key_id is not None
+    # WHEN
+    result = runner.invoke(
+        keys, ["revoke", key_id], env={"FINDATA_REDIS_URL": "redis://127.0.0.1:9/0"}
+    )
+    # THEN
+    assert result.exit_code == 0, result.output
+    assert f"revoked key {key_id}" in result.stdout
+    assert "warning: could not announce it" in result.stderr
+    assert "within 5 s" in result.stderr
 
 
 def test_given_an_unknown_id_when_revoking_then_the_command_fails_naming_it(

@@ -61,6 +61,17 @@ def test_given_an_unreadable_rate_when_parsing_then_a_typed_error_names_the_sett
     assert caught.value.parameter == "rate_limit"
 
 
+@pytest.mark.parametrize("text", ["0/minute", "often"])
+def test_given_another_setting_when_its_rate_is_unreadable_then_the_error_names_that_setting(
+    text: str,
+) -> None:
+    # WHEN
+    with pytest.raises(InvalidParameterError) as caught:
+        RateLimit.parse(text, setting="failed_auth_limit")
+    # THEN
+    assert caught.value.parameter == "failed_auth_limit"
+
+
 def test_given_a_refused_decision_when_rendering_headers_then_retry_after_is_whole_seconds() -> (
     None
 ):
@@ -127,6 +138,36 @@ async def test_given_one_exhausted_client_when_another_asks_then_it_is_not_starv
     assert decision.remaining == 1
 
 
+async def test_given_a_client_when_peeking_then_nothing_is_used_up() -> None:
+    # GIVEN: 2 per 60 s
+    limiter = MemoryRateLimiter(RateLimit(2, 60.0), clock=FakeClock())
+    # WHEN
+    peeks = [await limiter.peek("client") for _ in range(5)]
+    hits = [await limiter.hit("client") for _ in range(3)]
+    # THEN
+    assert all(p.allowed and p.remaining == 2 for p in peeks)
+    assert [h.allowed for h in hits] == [True, True, False]
+
+
+async def test_given_an_exhausted_client_when_peeking_then_refused_until_an_interval_passes() -> (
+    None
+):
+    # GIVEN: 2 per 60 s, both used: one more is allowed 30 s later
+    clock = FakeClock()
+    limiter = MemoryRateLimiter(RateLimit(2, 60.0), clock=clock)
+    await limiter.hit("client")
+    await limiter.hit("client")
+    # WHEN
+    refused = await limiter.peek("client")
+    clock.now += 30.0
+    allowed = await limiter.peek("client")
+    # THEN
+    assert not refused.allowed
+    assert refused.retry_after == pytest.approx(30.0)
+    assert allowed.allowed
+    assert allowed.remaining == 1
+
+
 async def test_given_the_key_table_is_full_when_a_new_client_arrives_then_idle_clients_go() -> None:
     # GIVEN: two clients whose quota has fully refilled
     clock = FakeClock()
@@ -174,6 +215,24 @@ async def test_given_redis_when_a_client_bursts_then_exactly_the_quota_passes(
     assert [d.remaining for d in decisions[:3]] == [2, 1, 0]
     assert decisions[3].retry_after == pytest.approx(20.0, abs=0.5)
     assert decisions[3].headers()["Retry-After"] == "20"
+    # TEARDOWN
+    await limiter.aclose()
+
+
+async def test_given_redis_when_peeking_then_it_agrees_with_hit_and_uses_nothing_up(
+    redis_prefix: str,
+) -> None:
+    # GIVEN: 2 per 60 s
+    limiter = RedisRateLimiter.from_url(RateLimit(2, 60.0), REDIS_URL, prefix=redis_prefix)
+    # WHEN
+    fresh = [await limiter.peek("client") for _ in range(3)]
+    hits = [await limiter.hit("client") for _ in range(2)]
+    exhausted = await limiter.peek("client")
+    # THEN
+    assert [(p.allowed, p.remaining) for p in fresh] == [(True, 2)] * 3
+    assert [h.allowed for h in hits] == [True, True]
+    assert not exhausted.allowed
+    assert exhausted.retry_after == pytest.approx(30.0, abs=0.5)
     # TEARDOWN
     await limiter.aclose()
 

@@ -21,16 +21,20 @@ import time
 from collections.abc import Callable
 from typing import Final
 
+from cachetools import TTLCache
 from quart import Quart, Response, g, request
 
+from findata.api._failed_auth import FailedAuthLimit
+from findata.api._gate import ungated
 from findata.api._problems import problem
+from findata.api._revocation import RevocationListener
 from findata.api._state import app_state
 from findata.db import ApiKeyRecord, KeyStore, default_database_url, open_key_store
 
 __all__ = [
     "EXTENSION_KEY",
     "KEY_PREFIX",
-    "OPEN_PATHS",
+    "REVOCATIONS_KEY",
     "ApiKeyVerifier",
     "IssuedKey",
     "init_app",
@@ -76,8 +80,11 @@ def parse_key_id(token: str) -> str | None:
 class ApiKeyVerifier:
     """Checks presented keys against a ``KeyStore``, caching lookups for ``cache_ttl`` seconds.
 
-    The cache spares the database one query per request; the price is that a
-    revoked key keeps working for at most ``cache_ttl`` seconds on each worker.
+    The cache spares the database one query per request; the price is that a revoked
+    key keeps working on this worker until its entry expires or ``forget`` drops it
+    (the revocation listener calls it when Redis announces a revocation). Ids the store
+    does not know are cached apart from known ones, so a flood of made-up ids can
+    neither reach the store twice for one id nor push valid keys out of the cache.
     """
 
     def __init__(
@@ -89,10 +96,10 @@ class ApiKeyVerifier:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self._cache_ttl = cache_ttl
-        self._max_cached = max_cached
-        self._clock = clock
-        self._cache: dict[str, tuple[float, ApiKeyRecord | None]] = {}
+        self._known: TTLCache[str, ApiKeyRecord] = TTLCache(max_cached, cache_ttl, timer=clock)
+        self._unknown: TTLCache[str, bool] = TTLCache(max_cached, cache_ttl, timer=clock)
+        # Bumped by forget(): a lookup that overlapped a revocation must not cache its answer.
+        self._generation = 0
 
     async def verify(self, token: str) -> ApiKeyRecord | None:
         """The active record ``token`` belongs to, or None (malformed, unknown, revoked, wrong)."""
@@ -106,23 +113,35 @@ class ApiKeyVerifier:
             return None
         return record
 
+    def forget(self, key_id: str | None = None) -> None:
+        """Drop ``key_id`` (every key when None) from the cache: the next request looks it up."""
+        self._generation += 1
+        if key_id is None:
+            self._known.clear()
+            self._unknown.clear()
+        else:
+            self._known.pop(key_id, None)
+            self._unknown.pop(key_id, None)
+
     async def _lookup(self, key_id: str) -> ApiKeyRecord | None:
-        now = self._clock()
-        cached = self._cache.get(key_id)
-        if cached is not None and now - cached[0] < self._cache_ttl:
-            return cached[1]
+        record = self._known.get(key_id)
+        if record is not None or key_id in self._unknown:
+            return record
+        generation = self._generation
         record = await self.store.get_key(key_id)
-        if len(self._cache) >= self._max_cached:
-            self._cache.clear()
-        self._cache[key_id] = (now, record)
+        if generation == self._generation:
+            if record is None:
+                self._unknown[key_id] = True
+            else:
+                self._known[key_id] = record
         return record
 
 
 # --- the request gate -------------------------------------------------------
 
 EXTENSION_KEY: Final = "findata.api_keys"
-# Orchestrators probe without credentials.
-OPEN_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
+# The RevocationListener of a serving app, while ``redis_url`` is set.
+REVOCATIONS_KEY: Final = "findata.api_keys.revocations"
 _REALM: Final = 'Bearer realm="findata"'
 
 
@@ -138,28 +157,42 @@ def init_app(app: Quart) -> None:
     """Require a valid API key on every request but the probes, when ``api_keys_required``.
 
     The verifier is built from the store's URL when serving starts, unless one was put
-    in ``app.extensions[EXTENSION_KEY]`` before (tests, embedding). With keys off
-    (local quick start, tests) presented keys are ignored.
+    in ``app.extensions[EXTENSION_KEY]`` before (tests, embedding). With ``redis_url``
+    set, it listens for revocations announced by ``findata keys revoke``. Wrong keys
+    count against ``failed_auth_limit`` per client address. With keys off (local quick
+    start, tests) presented keys are ignored.
     """
     settings = app_state(app).settings
     if not settings.api_keys_required:
         return
+    failures = FailedAuthLimit.from_settings(settings)
 
     @app.before_serving
     async def _open_key_store() -> None:
         if EXTENSION_KEY not in app.extensions:
             url = settings.connection_url() or default_database_url()
-            app.extensions[EXTENSION_KEY] = ApiKeyVerifier(open_key_store(url))
+            app.extensions[EXTENSION_KEY] = ApiKeyVerifier(
+                open_key_store(url), cache_ttl=settings.api_key_cache_ttl
+            )
+        if settings.redis_url:
+            listener = RevocationListener(settings.redis_url, app.extensions[EXTENSION_KEY].forget)
+            listener.start()
+            app.extensions[REVOCATIONS_KEY] = listener
 
     @app.after_serving
     async def _close_key_store() -> None:
+        listener: RevocationListener | None = app.extensions.pop(REVOCATIONS_KEY, None)
+        if listener is not None:
+            await listener.aclose()
+        if failures is not None:
+            await failures.aclose()
         verifier: ApiKeyVerifier | None = app.extensions.get(EXTENSION_KEY)
         if verifier is not None:
             await verifier.store.aclose()
 
     @app.before_request
     async def _require_key() -> Response | None:
-        if request.path in OPEN_PATHS or request.method == "OPTIONS":
+        if ungated():
             return None
         token = presented_key()
         if token is None:
@@ -169,9 +202,14 @@ def init_app(app: Quart) -> None:
                 "send your key as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'",
                 headers={"WWW-Authenticate": _REALM},
             )
+        # An address out of attempts is refused before its key costs a lookup.
+        if failures is not None and (refused := await failures.refusal()) is not None:
+            return refused
         verifier: ApiKeyVerifier = app.extensions[EXTENSION_KEY]
         record = await verifier.verify(token)
         if record is None:
+            if failures is not None and (refused := await failures.record_failure()) is not None:
+                return refused
             return problem(
                 401,
                 "Invalid API key",

@@ -14,7 +14,9 @@ from typing import TypeVar
 import click
 
 from findata.api._auth import issue_key
-from findata.api._settings import SettingsError, load_settings
+from findata.api._redis import REDIS_ERRORS
+from findata.api._revocation import announce_revocation
+from findata.api._settings import Settings, SettingsError, load_settings
 from findata.core import FindataError
 from findata.db import DuplicateApiKeyError, KeyStore, default_database_url, open_key_store
 
@@ -91,10 +93,34 @@ def list_keys() -> None:
 @keys.command()
 @click.argument("key_id")
 def revoke(key_id: str) -> None:
-    """Revoke the key KEY_ID (the 16 hex digits after 'fd_'); running servers stop
-    accepting it within seconds (their verification cache lasts 5 s)."""
+    """Revoke the key KEY_ID (the 16 hex digits after 'fd_').
+
+    With `redis_url` configured, running servers are told at once; otherwise (or if
+    Redis does not answer) each worker stops accepting the key when its cached lookup
+    expires, within `api_key_cache_ttl` seconds (5 by default).
+    """
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise click.ClickException(str(error)) from error
     now = dt.datetime.now(dt.UTC)
     record = _with_store(lambda store: store.revoke_key(key_id, now))
     if record is None:
         raise click.ClickException(f"no API key with id {key_id!r}; see `findata keys list`")
     click.echo(f"revoked key {record.key_id} ({record.name}) at {_when(record.revoked_at)}")
+    click.echo(_announce(settings, record.key_id), err=True)
+
+
+def _announce(settings: Settings, key_id: str) -> str:
+    """Announce the revocation to running servers; what the operator should expect."""
+    fallback = f"within {settings.api_key_cache_ttl:g} s (their key cache lifetime)"
+    if not settings.redis_url:
+        return f"running servers stop accepting it {fallback}; set redis_url to tell them at once"
+    try:
+        reached = asyncio.run(announce_revocation(settings.redis_url, key_id))
+    except REDIS_ERRORS as error:
+        return (
+            f"warning: could not announce it through Redis ({type(error).__name__}); "
+            f"running servers stop accepting it {fallback}"
+        )
+    return f"announced to {reached} listening server worker(s): they stop accepting it at once"

@@ -20,16 +20,16 @@ from collections.abc import Callable
 from typing import Final, Protocol
 
 import redis.asyncio
-import redis.exceptions
-from quart import Quart, Response, g, request
+from quart import Quart, Response, g
 
+from findata.api._gate import client_address, ungated
 from findata.api._problems import problem
+from findata.api._redis import REDIS_ERRORS, redis_client
 from findata.api._state import app_state
 from findata.core import InvalidParameterError
 
 __all__ = [
     "EXTENSION_KEY",
-    "UNLIMITED_PATHS",
     "MemoryRateLimiter",
     "RateLimit",
     "RateLimitDecision",
@@ -37,6 +37,7 @@ __all__ = [
     "RedisRateLimiter",
     "client_identity",
     "init_app",
+    "open_rate_limiter",
 ]
 
 _PERIODS: Final[dict[str, float]] = {
@@ -63,19 +64,23 @@ class RateLimit:
             )
 
     @classmethod
-    def parse(cls, text: str) -> RateLimit:
-        """Parse ``"100/minute"``, ``"10 per second"`` or ``"1000/5minutes"``."""
+    def parse(cls, text: str, *, setting: str = "rate_limit") -> RateLimit:
+        """Parse ``"100/minute"``, ``"10 per second"`` or ``"1000/5minutes"``; errors name
+        ``setting``."""
         match = _RATE_PATTERN.match(text)
         unit = match.group(3).lower() if match else ""
         if match is None or unit not in _PERIODS:
             raise InvalidParameterError(
-                "rate_limit",
+                setting,
                 f"cannot read rate limit {text!r}; write it as COUNT/UNIT, e.g. '100/minute'",
                 value=text,
                 allowed=[f"COUNT/{name}" for name in _PERIODS],
             )
         multiplier = int(match.group(2)) if match.group(2) else 1
-        return cls(limit=int(match.group(1)), period=multiplier * _PERIODS[unit])
+        try:
+            return cls(limit=int(match.group(1)), period=multiplier * _PERIODS[unit])
+        except InvalidParameterError as error:
+            raise InvalidParameterError(setting, error.message, value=text) from None
 
     @property
     def emission_interval(self) -> float:
@@ -117,15 +122,24 @@ class RateLimiter(Protocol):
         """Record one request for ``key`` if the limit allows it, and say whether it did."""
         ...
 
+    async def peek(self, key: str) -> RateLimitDecision:
+        """Whether a request for ``key`` would be allowed now, recording nothing (for limits
+        that count only some outcomes, such as failed authentication)."""
+        ...
+
     async def aclose(self) -> None:
         """Release connections; the limiter is unusable afterwards."""
         ...
 
 
 def _gcra(
-    rate: RateLimit, now: float, stored_tat: float | None
+    rate: RateLimit, now: float, stored_tat: float | None, *, consume: bool = True
 ) -> tuple[RateLimitDecision, float | None]:
-    """One GCRA step: the decision and the new arrival time to store (None: keep the old one)."""
+    """One GCRA step: the decision and the new arrival time to store (None: keep the old one).
+
+    With ``consume=False`` (a peek) nothing is to be stored, and ``remaining`` counts the
+    requests still allowed including the one asked about.
+    """
     interval = rate.emission_interval
     tat = max(stored_tat if stored_tat is not None else now, now)
     new_tat = tat + interval
@@ -134,6 +148,9 @@ def _gcra(
         remaining = 0
         decision = RateLimitDecision(False, rate.limit, remaining, tat - now, allow_at - now)
         return decision, None
+    if not consume:
+        remaining = int((rate.period - (tat - now)) / interval + 1e-9)
+        return RateLimitDecision(True, rate.limit, remaining, tat - now, 0.0), None
     remaining = int((rate.period - (new_tat - now)) / interval + 1e-9)
     return RateLimitDecision(True, rate.limit, remaining, new_tat - now, 0.0), new_tat
 
@@ -168,6 +185,10 @@ class MemoryRateLimiter:
                 self._tat[key] = new_tat
             return decision
 
+    async def peek(self, key: str) -> RateLimitDecision:
+        decision, _ = _gcra(self.rate, self._clock(), self._tat.get(key), consume=False)
+        return decision
+
     def _forget_idle(self, now: float) -> None:
         """Drop clients whose quota is full again, so memory stays bounded."""
         self._tat = {key: tat for key, tat in self._tat.items() if tat > now}
@@ -176,9 +197,10 @@ class MemoryRateLimiter:
         self._tat.clear()
 
 
-# KEYS[1]: the client's key. ARGV: emission interval, period (both in microseconds).
-# Returns {allowed, remaining, reset_after_us, retry_after_us}. Integer microseconds
-# keep the arithmetic exact in Lua (doubles) and the reply free of float parsing.
+# KEYS[1]: the client's key. ARGV: emission interval, period (both in microseconds), and
+# 1 to record the request or 0 to peek. Returns {allowed, remaining, reset_after_us,
+# retry_after_us}, as _gcra does. Integer microseconds keep the arithmetic exact in Lua
+# (doubles) and the reply free of float parsing.
 _GCRA_SCRIPT: Final = """
 local interval = tonumber(ARGV[1])
 local period = tonumber(ARGV[2])
@@ -191,16 +213,22 @@ local allow_at = new_tat - period
 if now < allow_at then
   return {0, 0, tat - now, allow_at - now}
 end
+if ARGV[3] == '0' then
+  return {1, math.floor((period - (tat - now)) / interval), tat - now, 0}
+end
 redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
 return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
 """
+
+
+_PREFIX: Final = "findata:rl:"  # the request limit's keys in Redis
 
 
 class RedisRateLimiter:
     """GCRA in Redis, shared by every worker and replica that uses the same Redis and prefix."""
 
     def __init__(
-        self, rate: RateLimit, client: redis.asyncio.Redis, *, prefix: str = "findata:rl:"
+        self, rate: RateLimit, client: redis.asyncio.Redis, *, prefix: str = _PREFIX
     ) -> None:
         self.rate = rate
         self._client = client
@@ -208,21 +236,23 @@ class RedisRateLimiter:
         self._script = client.register_script(_GCRA_SCRIPT)
 
     @classmethod
-    def from_url(
-        cls, rate: RateLimit, url: str, *, prefix: str = "findata:rl:"
-    ) -> RedisRateLimiter:
-        """Connect lazily to the Redis at ``url`` (``redis://host:port/db``).
-
-        Short timeouts: a Redis that hangs must cost a request half a second at most
-        before the gate lets it through.
-        """
-        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
-        return cls(rate, client, prefix=prefix)
+    def from_url(cls, rate: RateLimit, url: str, *, prefix: str = _PREFIX) -> RedisRateLimiter:
+        """Connect lazily to the Redis at ``url`` (``redis://host:port/db``), with timeouts
+        short enough that a hanging Redis delays a request by half a second at most."""
+        return cls(rate, redis_client(url), prefix=prefix)
 
     async def hit(self, key: str) -> RateLimitDecision:
+        return await self._run(key, consume=True)
+
+    async def peek(self, key: str) -> RateLimitDecision:
+        return await self._run(key, consume=False)
+
+    async def _run(self, key: str, *, consume: bool) -> RateLimitDecision:
         interval_us = max(1, round(self.rate.emission_interval * 1_000_000))
         period_us = round(self.rate.period * 1_000_000)
-        reply = await self._script(keys=[self._prefix + key], args=[interval_us, period_us])
+        reply = await self._script(
+            keys=[self._prefix + key], args=[interval_us, period_us, int(consume)]
+        )
         allowed, remaining, reset_us, retry_us = (int(value) for value in reply)
         return RateLimitDecision(
             allowed=bool(allowed),
@@ -236,19 +266,25 @@ class RedisRateLimiter:
         await self._client.aclose()
 
 
+def open_rate_limiter(rate: RateLimit, redis_url: str | None, *, prefix: str) -> RateLimiter:
+    """A limiter shared through the Redis at ``redis_url`` under ``prefix``, or, without
+    Redis, one in this process's memory."""
+    if redis_url:
+        return RedisRateLimiter.from_url(rate, redis_url, prefix=prefix)
+    return MemoryRateLimiter(rate)
+
+
 # --- the request gate -------------------------------------------------------
 
 EXTENSION_KEY: Final = "findata.ratelimit"
-# Probes must answer even when a client (or the orchestrator) is throttled.
-UNLIMITED_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
 _log = logging.getLogger("findata.api")
 
 
 def client_identity() -> str:
     """Whom the current request counts against: its API key when one was verified, else its
-    peer address (behind a proxy, let the proxy set the peer: Hypercorn's ProxyFix)."""
+    peer address (see ``client_address`` for what a proxy changes)."""
     key_id = g.get("api_key_id")
-    return f"key:{key_id}" if key_id else f"addr:{request.remote_addr or 'unknown'}"
+    return f"key:{key_id}" if key_id else f"addr:{client_address()}"
 
 
 def init_app(app: Quart) -> None:
@@ -262,20 +298,15 @@ def init_app(app: Quart) -> None:
     if not settings.rate_limit:
         return
     rate = RateLimit.parse(settings.rate_limit)
-    limiter: RateLimiter = (
-        RedisRateLimiter.from_url(rate, settings.redis_url)
-        if settings.redis_url
-        else MemoryRateLimiter(rate)
-    )
-    app.extensions[EXTENSION_KEY] = limiter
+    app.extensions[EXTENSION_KEY] = open_rate_limiter(rate, settings.redis_url, prefix=_PREFIX)
 
     @app.before_request
     async def _limit() -> Response | None:
-        if request.path in UNLIMITED_PATHS or request.method == "OPTIONS":
+        if ungated():
             return None
         try:
             decision = await app.extensions[EXTENSION_KEY].hit(client_identity())
-        except (redis.exceptions.RedisError, OSError) as error:
+        except REDIS_ERRORS as error:
             _log.warning("rate limiter unavailable, request let through: %s", type(error).__name__)
             return None
         g.rate_limit_decision = decision

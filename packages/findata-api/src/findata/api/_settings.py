@@ -81,6 +81,12 @@ class Settings:
     api_keys_required: bool = False
     rate_limit: str | None = None
     redis_url: str | None = None
+    # Wrong API keys one client address may send (as a rate, like ``rate_limit``) before
+    # it gets 429; None: unlimited. Shared through Redis when ``redis_url`` is set.
+    failed_auth_limit: str | None = "20/minute"
+    # Seconds a worker trusts a key it looked up: without Redis (which announces
+    # revocations at once), how long a revoked key may still be accepted.
+    api_key_cache_ttl: float = 5.0
     cors_origins: list[str] = dataclasses.field(default_factory=list)
     # Query limits.
     default_limit: int = 10_000
@@ -103,7 +109,14 @@ class Settings:
             raise SettingsError(f"env must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
         if not 1 <= self.default_limit <= self.max_limit:
             raise SettingsError("default_limit must be between 1 and max_limit")
-        for name in ("port", "workers", "cache_megabytes", "cache_max_age", "store_retry_after"):
+        for name in (
+            "port",
+            "workers",
+            "cache_megabytes",
+            "cache_max_age",
+            "store_retry_after",
+            "api_key_cache_ttl",
+        ):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must not be negative")
         if self.log_format not in ("json", "text"):
