@@ -15,6 +15,7 @@ from quart.typing import TestClientProtocol as Client
 
 from findata.api import PROBLEM_JSON, create_app
 from findata.api._auth import EXTENSION_KEY, ApiKeyVerifier, IssuedKey, issue_key
+from findata.api._gate import PROBE_PATHS
 from findata.api.testing import MemoryStore
 from findata.db import MemoryKeyStore, migrate, open_key_store
 
@@ -114,7 +115,16 @@ async def test_given_keys_required_when_a_revoked_key_is_sent_then_401(
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
-@pytest.mark.parametrize("probe", ["/_healthcheck", "/_readiness"])
+def test_given_the_app_then_the_gates_exempt_exactly_the_health_probe_routes() -> None:
+    # GIVEN
+    app = create_app({"env": "test"}, store=MemoryStore())
+    # WHEN
+    probes = {rule.rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("health.")}
+    # THEN
+    assert probes == PROBE_PATHS
+
+
+@pytest.mark.parametrize("probe", sorted(PROBE_PATHS))
 async def test_given_keys_required_when_probes_come_without_a_key_then_they_answer(
     keyed_client: Client, probe: str
 ) -> None:
