@@ -106,6 +106,26 @@ async def seed(store: Store) -> None:
 POSTGRES_URL = os.environ.get(
     "FINDATA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """The test Redis (``FINDATA_TEST_REDIS_URL``): fails under CI when it does not answer,
+    skips loudly elsewhere. Tests keep to keys (prefixes, client addresses) of their own."""
+    import redis.asyncio
+    import redis.exceptions
+
+    probe = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except (redis.exceptions.ConnectionError, OSError) as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Redis at {REDIS_URL} is required in CI: {error}")
+        pytest.skip(f"SKIPPED LOUDLY: no Redis at {REDIS_URL} ({error})")
+    finally:
+        await probe.aclose()
+    return REDIS_URL
 
 
 def run_sync(work: Coroutine[Any, Any, T]) -> T:

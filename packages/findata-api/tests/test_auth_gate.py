@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis.asyncio
-import redis.exceptions
 from quart import Quart
 from quart.typing import TestClientProtocol as Client
 
@@ -247,20 +244,10 @@ async def test_given_a_migrated_duckdb_and_a_stored_key_when_serving_then_the_ke
 
 
 async def test_given_two_workers_on_one_redis_when_a_client_alternates_then_one_limit_holds(
-    alice: IssuedKey,
+    alice: IssuedKey, redis_url: str
 ) -> None:
     # GIVEN: two apps standing for two workers, sharing the test Redis (alice's key id is
     # fresh, so her Redis key is this test's own)
-    redis_url = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    probe = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        await probe.ping()
-    except (redis.exceptions.ConnectionError, OSError) as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {redis_url} is required in CI: {error}")
-        pytest.skip(f"SKIPPED LOUDLY: no Redis at {redis_url} ({error})")
-    finally:
-        await probe.aclose()
     settings = {"api_keys_required": True, "rate_limit": "3/minute", "redis_url": redis_url}
     workers = [serve(settings, [alice]), serve(settings, [alice])]
     clients = [await anext(worker) for worker in workers]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -20,7 +19,6 @@ from findata.core import InvalidParameterError
 from findata.db import ApiKeyRecord, MemoryKeyStore
 
 PROTECTED = "/metrics"
-REDIS_URL = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 class CountingKeyStore(MemoryKeyStore):
@@ -69,21 +67,6 @@ def key_store(alice: IssuedKey) -> CountingKeyStore:
 async def client(key_store: CountingKeyStore) -> AsyncIterator[Client]:
     async for serving in serve({"failed_auth_limit": "3/minute"}, key_store):
         yield serving
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    """The test Redis; fails under CI when unreachable, skips loudly elsewhere."""
-    probe = redis.asyncio.Redis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except (redis.exceptions.ConnectionError, OSError) as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis at {REDIS_URL} is required in CI: {error}")
-        pytest.skip(f"SKIPPED LOUDLY: no Redis at {REDIS_URL} ({error})")
-    finally:
-        await probe.aclose()
-    return REDIS_URL
 
 
 async def test_given_a_limit_when_an_address_sends_wrong_keys_then_429_once_they_are_used_up(

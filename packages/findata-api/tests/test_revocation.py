@@ -28,7 +28,6 @@ from findata.api.testing import MemoryStore
 from findata.db import MemoryKeyStore, migrate, open_key_store
 
 PROTECTED = "/metrics"
-REDIS_URL = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 NOW = dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
 
 
@@ -36,19 +35,6 @@ def required(reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(f"SKIPPED LOUDLY: {reason}")
-
-
-@pytest.fixture
-async def redis_url() -> str:
-    """The test Redis; fails under CI when unreachable, skips loudly elsewhere."""
-    probe = redis.asyncio.Redis.from_url(REDIS_URL)
-    try:
-        await probe.ping()
-    except (redis.exceptions.ConnectionError, OSError) as error:
-        required(f"Redis at {REDIS_URL}: {error}")
-    finally:
-        await probe.aclose()
-    return REDIS_URL
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ so a client whose key is valid is never slowed by its own traffic (ADR 0053).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from quart import Response
@@ -49,18 +50,16 @@ class FailedAuthLimit:
 
     async def refusal(self) -> Response | None:
         """A 429 when the current request's address has no wrong keys left, else None."""
-        try:
-            decision = await self.limiter.peek(client_address())
-        except REDIS_ERRORS as error:
-            _log.warning("failed-key limiter unavailable: %s", type(error).__name__)
-            return None
-        return None if decision.allowed else self._too_many(decision)
+        return await self._decide(self.limiter.peek)
 
     async def record_failure(self) -> Response | None:
         """Count a wrong key from the current request's address; a 429 when that went
         over the limit (concurrent failures), else None."""
+        return await self._decide(self.limiter.hit)
+
+    async def _decide(self, step: Callable[[str], Awaitable[RateLimitDecision]]) -> Response | None:
         try:
-            decision = await self.limiter.hit(client_address())
+            decision = await step(client_address())
         except REDIS_ERRORS as error:
             _log.warning("failed-key limiter unavailable: %s", type(error).__name__)
             return None
