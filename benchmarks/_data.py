@@ -76,12 +76,14 @@ def minute_bars(
     )
 
 
-def daily_bars(rows: int = 500, *, symbol: str = "DAILY", seed: int = 7) -> pa.Table:
-    """``rows`` daily bars of one symbol (00:00 New York of each weekday), the typical
-    size of one HTTP request."""
+def daily_bars(
+    rows: int = 500, *, symbol: str = "DAILY", seed: int = 7, first_day: date = date(2022, 1, 3)
+) -> pa.Table:
+    """``rows`` daily bars of one symbol (00:00 New York of each weekday from
+    ``first_day``); 500 is the typical size of one HTTP request."""
     rng = np.random.default_rng(seed)
     days: list[int] = []
-    day = date(2022, 1, 3)
+    day = first_day
     while len(days) < rows:
         if day.weekday() < 5:
             days.append(int(datetime(day.year, day.month, day.day, tzinfo=NEW_YORK).timestamp()))

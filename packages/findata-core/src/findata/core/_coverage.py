@@ -110,7 +110,14 @@ def filter_regular_session(bars: pa.Table, exchange: str, *, bar_interval: timed
     mask = _inside(times, *found.segments(rows), ordered=ordered)
     if mask.all():
         return bars
-    return bars.filter(pa.array(mask, type=pa.bool_()))
+    # Column by column, with the mask packed straight into an Arrow bitmap: a third
+    # cheaper than Table.filter on a NumPy mask (docs/benchmarks.md).
+    selection = pa.Array.from_buffers(
+        pa.bool_(), len(mask), [None, pa.py_buffer(np.packbits(mask, bitorder="little"))]
+    )
+    return pa.Table.from_arrays(
+        [column.filter(selection) for column in bars.columns], schema=bars.schema
+    )
 
 
 def coverage(
