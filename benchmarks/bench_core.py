@@ -404,52 +404,60 @@ FIRST_CALENDAR = """
 import os, sys, time
 sys.path.insert(0, sys.argv[1])
 from datetime import timedelta
-from _data import minute_bars
 
 def rss():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-bars = minute_bars(1)
-started, before = time.perf_counter(), rss()
+marks = [(time.perf_counter(), rss())]
+def mark():
+    marks.append((time.perf_counter(), rss()))
+
 from findata import core
-imported, after_import = time.perf_counter(), rss()
+mark()
 loaded = "exchange_calendars" in sys.modules or "pandas" in sys.modules
+import numpy as np, pyarrow as pa
+pa.array(np.arange(3))  # pyarrow imports pandas here when it is installed
+mark()
+from _data import minute_bars
+bars = minute_bars(1)
+mark()
 core.calendars.coverage(bars, "XNYS", bar_interval=timedelta(minutes=1))
-first, after_first = time.perf_counter(), rss()
+mark()
 core.calendars.coverage(bars, "XNYS", bar_interval=timedelta(minutes=1))
-second = time.perf_counter()
+mark()
 core.calendars.sessions("XLON")
-other, after_other = time.perf_counter(), rss()
-print(
-    f"{(imported - started) * 1e3:.0f} {after_import - before:.0f} {loaded} "
-    f"{(first - imported) * 1e3:.0f} {after_first - after_import:.0f} "
-    f"{(second - first) * 1e3:.1f} {(other - second) * 1e3:.0f} {after_other - after_first:.0f}"
-)
+mark()
+steps = [
+    (f"{(t1 - t0) * 1e3:.1f}", f"{r1 - r0:+.1f}")
+    for (t0, r0), (t1, r1) in zip(marks, marks[1:])
+]
+print(loaded, "pandas" in sys.modules, *(value for step in steps for value in step))
 """
 
 
 def bench_first_calendar() -> None:
     """A fresh process's first calendar: ``import findata.core`` leaves exchange_calendars
-    (and pandas) out; the first coverage imports it and reads XNYS, a second exchange
-    costs its own read only."""
-    print("\nFirst calendar in a fresh process (ms, RSS MB):")
+    and pandas out; pyarrow's first array imports pandas (where installed); the first
+    coverage imports exchange_calendars and reads XNYS; a second exchange costs its read."""
+    print("\nFirst calendar in a fresh process (wall ms, RSS MB added):")
     output = subprocess.run(
         [sys.executable, "-c", FIRST_CALENDAR, str(Path(__file__).parent)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    print(
-        f"  import findata.core {output[0]:>5} ms  +{output[1]} MB  "
-        f"(exchange_calendars or pandas loaded: {output[2]})"
-    )
-    print(
-        f"  first coverage (imports exchange_calendars, reads XNYS) {output[3]:>5} ms"
-        f"  +{output[4]} MB"
-    )
-    print(f"  second coverage (cached) {output[5]:>5} ms")
-    print(f"  first sessions of XLON (reads its calendar) {output[6]:>5} ms  +{output[7]} MB")
+    loaded, pandas_loaded, figures = output[0], output[1], output[2:]
+    labels = [
+        f"import findata.core (exchange_calendars/pandas loaded: {loaded})",
+        f"first pa.array (pandas loaded: {pandas_loaded})",
+        "generate 196,560 minute bars",
+        "first coverage (exchange_calendars, XNYS)",
+        "second coverage (cached)",
+        "first sessions of XLON",
+    ]
+    for index, label in enumerate(labels):
+        print(f"  {label:<62}{figures[2 * index]:>8} ms {figures[2 * index + 1]:>7} MB")
 
 
 def main() -> None:

@@ -87,13 +87,15 @@ def test_given_an_exchange_when_listing_sessions_then_they_match_exchange_calend
     assert table.schema == calendars.SESSIONS_SCHEMA
     assert table.column("date").to_pylist() == [day.date() for day in reference.index]
     for column in ("open", "close", "break_start", "break_end"):
-        expected = [None if pd.isna(value) else value.to_pydatetime() for value in reference[column]]
+        expected = [
+            None if pd.isna(value) else value.to_pydatetime() for value in reference[column]
+        ]
         assert table.column(column).to_pylist() == expected, column
     early = set(library.early_closes)
     assert table.column("early_close").to_pylist() == [day in early for day in reference.index]
 
 
-def test_given_thanksgiving_week_when_listing_sessions_then_the_holiday_weekend_and_early_close_show() -> (
+def test_given_thanksgiving_week_when_listing_sessions_then_holiday_weekend_early_close_show() -> (
     None
 ):
     # GIVEN the week of Thanksgiving 2026 (Thursday 26 November) in New York
@@ -184,9 +186,7 @@ def test_given_an_alias_in_lower_case_when_validating_then_the_library_spelling_
     )
 
 
-def test_given_calendars_with_and_without_bounds_when_asking_their_dates_then_they_are_clipped() -> (
-    None
-):
+def test_given_bounded_calendars_when_asking_their_dates_then_they_are_clipped() -> None:
     # GIVEN New York (no bounds in exchange_calendars), Tokyo (from 1997) and Shanghai
     # (precomputed up to a fixed last date)
     year = datetime.now(UTC).year
@@ -227,7 +227,8 @@ def test_given_an_unknown_exchange_when_asking_for_sessions_then_the_error_says_
     assert raised.value.parameter == "exchange"
     assert "exchange_names()" in raised.value.message
     assert "get_calendar_names()" in raised.value.message
-    assert raised.value.allowed is not None and "XNYS" in raised.value.allowed
+    assert raised.value.allowed is not None
+    assert "XNYS" in raised.value.allowed
 
 
 @pytest.mark.parametrize(
@@ -251,9 +252,7 @@ def test_given_a_bad_range_when_asking_for_sessions_then_the_error_names_the_par
     assert raised.value.parameter == parameter
 
 
-def test_given_the_calendars_bounds_when_asking_for_sessions_then_the_first_and_last_dates_pass() -> (
-    None
-):
+def test_given_the_calendar_dates_when_asking_for_sessions_then_first_and_last_pass() -> None:
     # GIVEN the dates New York's calendar covers
     first, last = calendars.calendar_dates("XNYS")
     # WHEN
@@ -320,7 +319,8 @@ def test_given_no_instant_when_asking_the_clock_then_it_is_now() -> None:
     after = datetime.now(UTC)
     # THEN
     assert before <= state.timestamp <= after
-    assert state.next_open > state.timestamp and state.next_close > state.timestamp
+    assert state.next_open > state.timestamp
+    assert state.next_close > state.timestamp
 
 
 @pytest.mark.parametrize(
@@ -341,7 +341,7 @@ def test_given_a_bad_instant_when_asking_the_clock_then_the_error_names_timestam
 # --- regular-session filter -------------------------------------------------------------
 
 
-def test_given_extended_hours_minutes_when_filtering_then_exactly_the_regular_minutes_stay() -> None:
+def test_given_extended_hours_minutes_when_filtering_then_exactly_regular_minutes_stay() -> None:
     # GIVEN minute bars 04:00-20:00 New York from Wednesday 25 to Friday 27 November 2026
     # (Thanksgiving on Thursday, an early close on Friday)
     days = [date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)]
@@ -357,7 +357,7 @@ def test_given_extended_hours_minutes_when_filtering_then_exactly_the_regular_mi
     assert kept.schema == bars.schema
 
 
-def test_given_a_dst_week_of_minutes_when_filtering_then_each_day_keeps_0930_to_1559_local() -> None:
+def test_given_a_dst_week_of_minutes_when_filtering_then_each_day_keeps_0930_to_1559() -> None:
     # GIVEN 04:00-20:00 minutes around New York's change to daylight time (8 March 2026)
     days = [date(2026, 3, 6), date(2026, 3, 7), date(2026, 3, 8), date(2026, 3, 9)]
     bars = _bars(m for day in days for m in _minutes(day, NEW_YORK, time(4), time(19, 59)))
@@ -460,7 +460,8 @@ def test_given_bad_timestamps_when_filtering_then_the_bars_error_names_the_colum
     with pytest.raises(error) as raised:
         calendars.filter_regular_session(bars, "XNYS", bar_interval=MINUTE)
     # THEN
-    assert isinstance(raised.value, InvalidBarsError) and raised.value.column == "timestamp"
+    assert isinstance(raised.value, InvalidBarsError)
+    assert raised.value.column == "timestamp"
 
 
 @pytest.mark.parametrize("interval", [timedelta(0), timedelta(minutes=-1), 60, "1min", None])
@@ -506,7 +507,7 @@ def test_given_every_minute_of_a_quarter_when_filtering_then_exchange_calendars_
 # --- coverage ---------------------------------------------------------------------------
 
 
-def test_given_daily_bars_with_sessions_removed_when_covering_then_exactly_those_are_missing() -> None:
+def test_given_daily_bars_with_sessions_removed_when_covering_then_those_are_missing() -> None:
     # GIVEN a bar on every 2025 session of New York (from exchange_calendars) but three
     # removed, and one extra bar on a holiday (4 July)
     everyday = [day.date() for day in _reference("XNYS", "2025-01-01", "2025-12-31").index]
@@ -552,38 +553,32 @@ def test_given_each_session_short_of_one_minute_when_covering_then_all_are_parti
     )
 
 
-def test_given_a_range_wider_than_the_bars_when_covering_then_the_sessions_outside_are_missing() -> (
-    None
-):
+def test_given_a_range_wider_than_the_bars_when_covering_then_sessions_beyond_are_missing() -> None:
     # GIVEN daily bars for 2 to 6 February 2026, a report asked for the whole month
     bars = _daily(date(2026, 2, day) for day in range(2, 7))
     # WHEN
-    report = calendars.coverage(bars, "XNYS", "2026-02-01", "2026-02-10", bar_interval=timedelta(days=1))
+    report = calendars.coverage(
+        bars, "XNYS", "2026-02-01", "2026-02-10", bar_interval=timedelta(days=1)
+    )
     # THEN Monday 9 and Tuesday 10 February are missing; weekends are no sessions
     assert report.expected_sessions == 7
     assert report.missing_sessions == (date(2026, 2, 9), date(2026, 2, 10))
     assert report.bars_outside_sessions == 0
 
 
-def test_given_daily_bars_stamped_in_another_zone_when_covering_then_their_own_zone_dates_them() -> (
-    None
-):
+def test_given_daily_bars_of_another_zone_when_covering_then_their_zone_dates_them() -> None:
     # GIVEN London daily bars stored at 00:00 Tokyo time (the previous evening in London)
     days = [date(2026, 12, 23), date(2026, 12, 24), date(2026, 12, 29)]
     bars = _daily(days, ZoneInfo("Asia/Tokyo"))
     # WHEN
-    report = calendars.coverage(
-        bars, "XLON", bar_interval=calendars.DAILY, timezone="Asia/Tokyo"
-    )
+    report = calendars.coverage(bars, "XLON", bar_interval=calendars.DAILY, timezone="Asia/Tokyo")
     # THEN each bar counts for its own date
     assert report.missing_sessions == ()
     assert report.sessions_with_bars == 3
     assert report.bars_outside_sessions == 0
 
 
-def test_given_extended_hours_minutes_with_gaps_when_covering_then_partial_and_outside_are_counted() -> (
-    None
-):
+def test_given_minutes_with_gaps_when_covering_then_partial_and_outside_are_counted() -> None:
     # GIVEN 04:00-20:00 minutes for the week of Thanksgiving 2026 except Tuesday, with
     # 10:00-10:09 missing on Monday and the last minute missing on the early-close Friday
     days = [date(2026, 11, 23), date(2026, 11, 25), date(2026, 11, 26), date(2026, 11, 27)]
@@ -630,7 +625,7 @@ def test_given_hong_kong_five_minute_bars_when_covering_then_the_break_is_not_ex
     assert report.bars_outside_sessions == 12 + (78 - 30)
 
 
-def test_given_hourly_bars_on_wall_clock_hours_when_covering_then_whole_hours_are_expected() -> None:
+def test_given_hourly_bars_on_the_hour_when_covering_then_whole_hours_are_expected() -> None:
     # GIVEN hourly bars stamped 09:00-15:00 New York on a normal day
     day = date(2026, 11, 25)
     stamps = [datetime.combine(day, time(hour), tzinfo=NEW_YORK) for hour in range(9, 16)]
@@ -706,7 +701,10 @@ def test_given_no_bars_and_no_range_when_covering_then_start_is_named() -> None:
         (_daily([date(2026, 11, 25), date(2026, 11, 27)]), calendars.DAILY),
         (_bars(_minutes(date(2026, 11, 25), NEW_YORK, time(9, 30), time(9, 40))), MINUTE),
         (
-            _bars(datetime(2026, 11, 25, 9, 30, tzinfo=NEW_YORK) + k * timedelta(minutes=5) for k in (0, 1, 3)),
+            _bars(
+                datetime(2026, 11, 25, 9, 30, tzinfo=NEW_YORK) + k * timedelta(minutes=5)
+                for k in (0, 1, 3)
+            ),
             timedelta(minutes=5),
         ),
         (_bars([datetime(2026, 11, 25, 9, 30, tzinfo=NEW_YORK)]), MINUTE),
