@@ -184,6 +184,9 @@ def test_given_an_alias_in_lower_case_when_validating_then_the_library_spelling_
     assert calendars.sessions("xnas", "2026-01-01", "2026-03-31").equals(
         calendars.sessions("XNYS", "2026-01-01", "2026-03-31")
     )
+    assert calendars.clock("xnas", datetime(2026, 3, 2, 10, tzinfo=NEW_YORK)).exchange == "XNAS"
+    report = calendars.coverage(_daily([date(2026, 3, 2)]), "xnas", bar_interval=calendars.DAILY)
+    assert report.exchange == "XNAS"
 
 
 def test_given_bounded_calendars_when_asking_their_dates_then_they_are_clipped() -> None:

@@ -1,12 +1,12 @@
 """Exchange calendars: the days an exchange trades and its hours, from ``exchange_calendars``.
 
-``exchange_calendars`` (and pandas with it: ~2.5 s and ~100 MB) is imported when a calendar
-is first asked for, never by ``import findata.core``; the API answers most requests
-without one (docs/decisions/0075-exchange-calendars-a-lazy-dependency-of-core.md). Each
-exchange's sessions are read once per process into NumPy arrays and an Arrow table
-covering 1970 to the end of next year, so every later range is a binary search and a
-zero-copy slice. The cache is keyed on the current year too: a server running into a new
-year reads the calendar anew and its look-ahead keeps up.
+``exchange_calendars`` is imported when a calendar is first asked for, never by ``import
+findata.core``; the API answers most requests without one
+(docs/decisions/0075-exchange-calendars-a-lazy-dependency-of-core.md). Each calendar's
+sessions are read once per process into NumPy arrays and an Arrow table covering 1970 to
+the end of next year, so every later range is a binary search and a zero-copy slice. The
+cache is keyed on the current year too: a server running into a new year reads the
+calendar anew and its look-ahead keeps up.
 """
 
 from __future__ import annotations
@@ -106,8 +106,8 @@ class Schedule:
     ``break_ends`` equal to its close, so every session is two trading segments
     ``[open, break_start)`` and ``[break_end, close)``, the second possibly empty."""
 
-    exchange: str
     calendar: str
+    """The calendar's own name (``XNYS`` for the alias ``XNAS``)."""
     timezone: str
     first_date: date
     """First date the calendar was read for (ranges may start on it, session or not)."""
@@ -135,8 +135,8 @@ class Schedule:
 
     def rows(self, start: date, end: date) -> slice:
         """The sessions dated ``start`` to ``end`` (inclusive), as a slice of the arrays."""
-        low = int(np.searchsorted(self.days, _day_number(start), side="left"))
-        high = int(np.searchsorted(self.days, _day_number(end), side="right"))
+        low = int(np.searchsorted(self.days, day_number(start), side="left"))
+        high = int(np.searchsorted(self.days, day_number(end), side="right"))
         return slice(low, high)
 
     def segments(self, rows: slice) -> tuple[I64, I64]:
@@ -147,7 +147,8 @@ class Schedule:
         )
 
 
-def _day_number(day: date) -> int:
+def day_number(day: date) -> int:
+    """Days since 1970-01-01."""
     return (day - _EPOCH).days
 
 
@@ -161,15 +162,15 @@ _load_lock = threading.Lock()
 
 
 def schedule(exchange: str) -> Schedule:
-    """The sessions of ``exchange`` (validated), read once per process and year."""
-    name = validate_exchange(exchange)
-    calendar = _library().resolve_alias(name)
+    """The sessions of ``exchange`` (validated; an alias gives its calendar's), read once
+    per process and year."""
+    calendar = _library().resolve_alias(validate_exchange(exchange))
     with _load_lock:  # one reader per calendar, however many threads ask at once
-        return _load(name, calendar, datetime.now(UTC).year)
+        return _load(calendar, datetime.now(UTC).year)
 
 
 @functools.lru_cache(maxsize=64)
-def _load(exchange: str, calendar: str, this_year: int) -> Schedule:
+def _load(calendar: str, this_year: int) -> Schedule:
     library = _library()
     first, last = EARLIEST_DATE, date(this_year + LOOKAHEAD_YEARS, 12, 31)
     try:
@@ -180,10 +181,10 @@ def _load(exchange: str, calendar: str, this_year: int) -> Schedule:
         first = first if low is None else max(first, low.date())
         last = last if high is None else min(last, high.date())
         source = library.get_calendar(calendar, start=first, end=last)
-    return _from_calendar(exchange, source, first, last)
+    return _from_calendar(source, first, last)
 
 
-def _from_calendar(exchange: str, source: Any, first: date, last: date) -> Schedule:
+def _from_calendar(source: Any, first: date, last: date) -> Schedule:
     """The arrays and table of an ``exchange_calendars.ExchangeCalendar`` read for the
     dates ``first`` to ``last``."""
     sessions = np.asarray(source.sessions.asi8, dtype=np.int64)
@@ -209,7 +210,6 @@ def _from_calendar(exchange: str, source: Any, first: date, last: date) -> Sched
         schema=SESSIONS_SCHEMA,
     )
     return Schedule(
-        exchange=exchange,
         calendar=str(source.name),
         timezone=str(source.tz),
         first_date=first,
@@ -250,7 +250,7 @@ def check_range(found: Schedule, start: date, end: date) -> None:
     if start < found.first_date:
         raise InvalidParameterError(
             "start",
-            f"start {start} is before the {found.exchange} calendar's first date "
+            f"start {start} is before the {found.calendar} calendar's first date "
             f"({found.first_date}); it covers {covered}",
             value=start.isoformat(),
             allowed=covered,
@@ -258,7 +258,7 @@ def check_range(found: Schedule, start: date, end: date) -> None:
     if end > found.last_date:
         raise InvalidParameterError(
             "end",
-            f"end {end} is after the {found.exchange} calendar's last date "
+            f"end {end} is after the {found.calendar} calendar's last date "
             f"({found.last_date}): sessions further ahead are not known yet; it covers {covered}",
             value=end.isoformat(),
             allowed=covered,

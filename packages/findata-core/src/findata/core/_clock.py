@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from findata.core._calendar import DEFAULT_EXCHANGE, Schedule, schedule
+from findata.core._calendar import DEFAULT_EXCHANGE, Schedule, schedule, validate_exchange
 from findata.core._errors import InvalidParameterError
 from findata.core._timezones import MICROS_PER_SECOND, zone_info
 
@@ -42,7 +42,8 @@ def clock(exchange: str = DEFAULT_EXCHANGE, timestamp: datetime | None = None) -
     break_end)``. Raises :class:`InvalidParameterError` on ``exchange`` (unknown) or
     ``timestamp`` (naive, or outside the dates the calendar covers).
     """
-    found = schedule(exchange)
+    name = validate_exchange(exchange)
+    found = schedule(name)
     zone = zone_info(found.timezone)
     instant = datetime.now(UTC) if timestamp is None else timestamp
     if not isinstance(instant, datetime) or instant.utcoffset() is None:
@@ -58,7 +59,7 @@ def clock(exchange: str = DEFAULT_EXCHANGE, timestamp: datetime | None = None) -
     if local.date() < found.first_date or max(opened, closed) >= len(found.close_edges):
         _out_of_range(found, local)
     return MarketClock(
-        exchange=found.exchange,
+        exchange=name,
         timestamp=local,
         is_open=opened > closed,
         next_open=_instant(int(found.open_edges[opened]), zone),
@@ -80,7 +81,7 @@ def _instant(micros: int, zone: ZoneInfo) -> datetime:
 def _out_of_range(found: Schedule, local: datetime) -> NoReturn:
     raise InvalidParameterError(
         "timestamp",
-        f"timestamp {local.isoformat()} is outside the dates the {found.exchange} calendar "
+        f"timestamp {local.isoformat()} is outside the dates the {found.calendar} calendar "
         f"covers ({found.first_date} to {found.last_date}, with a next open and close)",
         value=local.isoformat(),
         allowed=f"{found.first_date.isoformat()} to {found.last_date.isoformat()}",

@@ -18,7 +18,14 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.core._calendar import check_range, day_dates, parse_date, schedule
+from findata.core._calendar import (
+    check_range,
+    day_dates,
+    day_number,
+    parse_date,
+    schedule,
+    validate_exchange,
+)
 from findata.core._errors import InvalidBarsError, InvalidParameterError
 from findata.core._timezones import MICROS_PER_DAY, MICROS_PER_SECOND, offset_table, zone_info
 from findata.core._types import DEFAULT_TIMEZONE
@@ -146,6 +153,7 @@ def coverage(
     :func:`findata.core.calendars.sessions`), ``bar_interval``, ``timezone`` or ``symbol``.
     """
     interval = _check_interval(bar_interval)
+    exchange = validate_exchange(exchange)
     found = schedule(exchange)
     daily = interval >= DAILY
     if timezone is not None:
@@ -161,7 +169,7 @@ def coverage(
     rows = found.rows(first, last)
     if days is not None:
         counts = _bars_per_day(days, found.days[rows])
-        outside = _in_range(days, _day_number(first), _day_number(last) + 1) - int(counts.sum())
+        outside = _in_range(days, day_number(first), day_number(last) + 1) - int(counts.sum())
         expected = np.ones_like(counts)
     else:
         low = _midnight(first, zone)
@@ -181,7 +189,7 @@ def coverage(
     partial = np.flatnonzero(traded & (counts < expected))
     return Coverage(
         symbol=name,
-        exchange=found.exchange,
+        exchange=exchange,
         bar_kind="daily" if daily else "intraday",
         bar_interval=interval,
         start=first,
@@ -306,10 +314,6 @@ def _inside(times: I64, starts: I64, ends: I64, *, ordered: bool | None = None) 
     inside = np.zeros(len(cuts) - 1, dtype=bool)
     inside[1::2] = True
     return np.repeat(inside, np.diff(cuts))
-
-
-def _day_number(day: date) -> int:
-    return (day - date(1970, 1, 1)).days
 
 
 def _local_days(times: I64, timezone: str) -> I64:
