@@ -20,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
+from datetime import time as wall_time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -349,6 +350,8 @@ def bench_first_indicator() -> None:
 MINUTE = timedelta(minutes=1)
 DAILY_20_YEARS = 5_218
 """Weekdays from 4 December 2006 to the end of November 2026: 20 years of daily bars."""
+EXTENDED_DAYS = 205
+"""Weekdays of 960 minutes (04:00-19:59) that hold 196,560 minute bars."""
 
 
 def bench_calendars(one: pa.Table, repeat: int) -> None:
@@ -359,7 +362,7 @@ def bench_calendars(one: pa.Table, repeat: int) -> None:
     calendars.sessions("XNYS")  # read the calendar once, as a serving process has
     print("\nExchange calendars (issue 14), one symbol, XNYS sessions cached, median ms:")
     row(
-        f"coverage {one.num_rows:,} minute bars",
+        f"coverage, {one.num_rows:,} minute bars",
         {
             "findata": median_ms(
                 lambda: calendars.coverage(one, "XNYS", bar_interval=MINUTE), repeat
@@ -367,7 +370,7 @@ def bench_calendars(one: pa.Table, repeat: int) -> None:
         },
     )
     row(
-        f"coverage {daily.num_rows:,} daily bars",
+        f"coverage, {daily.num_rows:,} daily bars",
         {
             "findata": median_ms(
                 lambda: calendars.coverage(daily, "XNYS", bar_interval=calendars.DAILY), repeat
@@ -375,29 +378,36 @@ def bench_calendars(one: pa.Table, repeat: int) -> None:
         },
     )
     row(
-        "filter_regular_session",
+        "regular filter, 09:30-16:00 bars",
         {
             "findata": median_ms(
                 lambda: calendars.filter_regular_session(one, "XNYS", bar_interval=MINUTE), repeat
             )
         },
     )
-    alone, filtered = paired_ms(
-        lambda: core.resample(one, 1, "Weekly"),
-        lambda: core.resample(
-            calendars.filter_regular_session(one, "XNYS", bar_interval=MINUTE), 1, "Weekly"
-        ),
-        repeat,
+    extended = minute_bars(1, EXTENDED_DAYS, first_minute=wall_time(4), minutes_per_day=960).slice(
+        0, one.num_rows
     )
-    row("-> 1 Weekly (session=all)", {"findata": alone})
-    row(
-        "-> 1 Weekly (session=regular)",
-        {
-            "findata": filtered,
-            "wall x": filtered.wall / alone.wall,
-            "cpu x": filtered.cpu / alone.cpu,
-        },
-    )
+    for label, bars in (
+        ("09:30-16:00", one),
+        ("04:00-20:00", extended),
+    ):
+        alone, filtered = paired_ms(
+            lambda b=bars: core.resample(b, 1, "Weekly"),
+            lambda b=bars: core.resample(
+                calendars.filter_regular_session(b, "XNYS", bar_interval=MINUTE), 1, "Weekly"
+            ),
+            repeat,
+        )
+        row(f"-> Weekly, all, {label} bars", {"findata": alone})
+        row(
+            f"-> Weekly, regular, {label}",
+            {
+                "findata": filtered,
+                "wall x": filtered.wall / alone.wall,
+                "cpu x": filtered.cpu / alone.cpu,
+            },
+        )
 
 
 FIRST_CALENDAR = """
