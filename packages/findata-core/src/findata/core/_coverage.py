@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core._calendar import (
+    Schedule,
     check_range,
     day_dates,
     day_number,
@@ -168,22 +169,11 @@ def coverage(
     check_range(found, first, last)
     rows = found.rows(first, last)
     if days is not None:
-        counts = _bars_per_day(days, found.days[rows])
-        outside = _in_range(days, day_number(first), day_number(last) + 1) - int(counts.sum())
-        expected = np.ones_like(counts)
+        counts, expected, outside = _daily_counts(days, found, rows, first, last)
     else:
-        low = _midnight(first, zone)
-        high = _midnight(last + DAILY, zone)
-        if rows.stop > rows.start:
-            low = min(low, int(found.opens[rows.start]))
-            high = max(high, int(found.closes[rows.stop - 1]))
-        starts, ends = found.segments(rows)
-        window = times[np.searchsorted(times, low) : np.searchsorted(times, high)]
-        per_segment = np.searchsorted(window, ends) - np.searchsorted(window, starts)
-        counts = per_segment.reshape(-1, 2).sum(axis=1)
-        outside = len(window) - int(counts.sum())
-        step = interval // timedelta(microseconds=1)
-        expected = ((ends - starts) // step).reshape(-1, 2).sum(axis=1)
+        counts, expected, outside = _intraday_counts(
+            times, found, rows, (_midnight(first, zone), _midnight(last + DAILY, zone)), interval
+        )
     session_days = found.days[rows]
     traded = counts > 0
     partial = np.flatnonzero(traded & (counts < expected))
@@ -208,6 +198,37 @@ def coverage(
             )
         ),
     )
+
+
+def _daily_counts(
+    days: I64, found: Schedule, rows: slice, first: date, last: date
+) -> tuple[I64, I64, int]:
+    """Bars dated on each session of ``rows``, bars expected (one), bars on other days."""
+    counts: I64 = np.searchsorted(days, found.days[rows], side="right") - np.searchsorted(
+        days, found.days[rows], side="left"
+    )
+    in_range = np.searchsorted(days, day_number(last) + 1) - np.searchsorted(
+        days, day_number(first)
+    )
+    return counts, np.ones_like(counts), int(in_range) - int(counts.sum())
+
+
+def _intraday_counts(
+    times: I64, found: Schedule, rows: slice, days: tuple[int, int], interval: timedelta
+) -> tuple[I64, I64, int]:
+    """Bars inside each session of ``rows``, whole intervals that fit in its trading
+    segments, and bars of the range's days (or sessions, if longer) in no session."""
+    low, high = days
+    if rows.stop > rows.start:  # a session may open the evening before its date
+        low = min(low, int(found.opens[rows.start]))
+        high = max(high, int(found.closes[rows.stop - 1]))
+    starts, ends = found.segments(rows)
+    window = times[np.searchsorted(times, low) : np.searchsorted(times, high)]
+    per_segment = np.searchsorted(window, ends) - np.searchsorted(window, starts)
+    counts: I64 = per_segment.reshape(-1, 2).sum(axis=1)
+    step = interval // timedelta(microseconds=1)
+    expected: I64 = ((ends - starts) // step).reshape(-1, 2).sum(axis=1)
+    return counts, expected, len(window) - int(counts.sum())
 
 
 def infer_bar_interval(bars: pa.Table, timezone: str = DEFAULT_TIMEZONE) -> timedelta:
@@ -356,19 +377,6 @@ def _range(
     else:
         last = _local_date(int(times[-1]), zone)
     return first, last
-
-
-def _bars_per_day(days: I64, session_days: I64) -> I64:
-    """How many bars are dated on each session day (``days`` ascending)."""
-    counts: I64 = np.searchsorted(days, session_days, side="right") - np.searchsorted(
-        days, session_days, side="left"
-    )
-    return counts
-
-
-def _in_range(days: I64, low: int, high: int) -> int:
-    """How many of the ascending ``days`` lie in ``[low, high)``."""
-    return int(np.searchsorted(days, high) - np.searchsorted(days, low))
 
 
 def _symbol_of(bars: pa.Table, symbol: str | None) -> str:
