@@ -1,12 +1,13 @@
 """Synthetic OHLCV bars for benchmarks: regular-session minute bars, no I/O.
 
 Shared by the benchmark scripts so every figure in docs/benchmarks.md is measured
-on the same shape of data: 390 one-minute bars (09:30-15:59 New York) per weekday.
+on the same shape of data: 390 one-minute bars (09:30-15:59 New York) per weekday
+(960 from 04:00 for the extended-hours case of the calendar benchmark).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -16,13 +17,15 @@ SESSION_MINUTES = 390
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def session_opens(first_day: date, trading_days: int) -> np.ndarray:
-    """UTC microseconds of 09:30 New York on the first ``trading_days`` weekdays."""
+def session_opens(
+    first_day: date, trading_days: int, first_minute: time = time(9, 30)
+) -> np.ndarray:
+    """UTC microseconds of ``first_minute`` New York on the first ``trading_days`` weekdays."""
     opens: list[int] = []
     day = first_day
     while len(opens) < trading_days:
         if day.weekday() < 5:
-            local = datetime(day.year, day.month, day.day, 9, 30, tzinfo=NEW_YORK)
+            local = datetime.combine(day, first_minute, tzinfo=NEW_YORK)
             opens.append(int(local.timestamp()) * 1_000_000)
         day += timedelta(days=1)
     return np.array(opens, dtype=np.int64)
@@ -35,8 +38,11 @@ def minute_bars(
     first_day: date = date(2022, 1, 3),
     seed: int = 42,
     price_decimals: int | None = 4,
+    first_minute: time = time(9, 30),
+    minutes_per_day: int = SESSION_MINUTES,
 ) -> pa.Table:
-    """``symbols`` x ``trading_days`` x 390 minute bars in BAR_SCHEMA, sorted by symbol, time.
+    """``symbols`` x ``trading_days`` x ``minutes_per_day`` minute bars from ``first_minute``
+    (390 from 09:30) in BAR_SCHEMA, sorted by symbol, time.
 
     504 weekdays is two years: one symbol is 196,560 rows, 50 symbols 9.8 million.
     Prices have ``price_decimals`` decimals, 4 by default as minute-bar feeds give
@@ -44,8 +50,8 @@ def minute_bars(
     case for storage (DuckDB and Parquet then cannot store them as scaled integers).
     """
     rng = np.random.default_rng(seed)
-    minutes = np.arange(SESSION_MINUTES, dtype=np.int64) * 60_000_000
-    one_symbol = (session_opens(first_day, trading_days)[:, None] + minutes).ravel()
+    minutes = np.arange(minutes_per_day, dtype=np.int64) * 60_000_000
+    one_symbol = (session_opens(first_day, trading_days, first_minute)[:, None] + minutes).ravel()
     per_symbol = len(one_symbol)
     rows = per_symbol * symbols
     timestamps = np.tile(one_symbol, symbols)
@@ -76,12 +82,14 @@ def minute_bars(
     )
 
 
-def daily_bars(rows: int = 500, *, symbol: str = "DAILY", seed: int = 7) -> pa.Table:
-    """``rows`` daily bars of one symbol (00:00 New York of each weekday), the typical
-    size of one HTTP request."""
+def daily_bars(
+    rows: int = 500, *, symbol: str = "DAILY", seed: int = 7, first_day: date = date(2022, 1, 3)
+) -> pa.Table:
+    """``rows`` daily bars of one symbol (00:00 New York of each weekday from
+    ``first_day``); 500 is the typical size of one HTTP request."""
     rng = np.random.default_rng(seed)
     days: list[int] = []
-    day = date(2022, 1, 3)
+    day = first_day
     while len(days) < rows:
         if day.weekday() < 5:
             days.append(int(datetime(day.year, day.month, day.day, tzinfo=NEW_YORK).timestamp()))

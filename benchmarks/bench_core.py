@@ -1,4 +1,5 @@
-"""findata-core benchmark: resampling and indicators against pandas, polars, DuckDB and TA-Lib.
+"""findata-core benchmark: resampling and indicators against pandas, polars, DuckDB and TA-Lib;
+coverage and the regular-session filter against exchange calendars.
 
 Prints, for each library on the same synthetic data (benchmarks/_data.py: two years of
 1-minute bars for 50 symbols, ~9.8M rows), ``wall/cpu``: the median wall-clock and the
@@ -18,6 +19,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
+from datetime import time as wall_time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -31,6 +34,7 @@ import talib
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import daily_bars, minute_bars
 from findata import core
+from findata.core import calendars
 
 ZONE = "America/New_York"
 
@@ -56,6 +60,31 @@ def median_ms(action: Callable[[], object], repeat: int) -> Timing:
         cpus.append(time.process_time() - cpu)
         walls.append(time.perf_counter() - wall)
     return Timing((statistics.median(walls) * 1e3, statistics.median(cpus) * 1e3))
+
+
+def paired_ms(
+    first: Callable[[], object], second: Callable[[], object], repeat: int
+) -> tuple[Timing, Timing]:
+    """:func:`median_ms` of two actions timed in turns, so that a change of load during
+    the run weighs on both alike (for a ratio of the two)."""
+    first()
+    second()
+    samples: list[list[tuple[float, float]]] = [[], []]
+    for _ in range(repeat):
+        for action, taken in zip((first, second), samples, strict=True):
+            wall, cpu = time.perf_counter(), time.process_time()
+            action()
+            taken.append((time.perf_counter() - wall, time.process_time() - cpu))
+    first_timing, second_timing = (
+        Timing(
+            (
+                statistics.median(wall for wall, _ in taken) * 1e3,
+                statistics.median(cpu for _, cpu in taken) * 1e3,
+            )
+        )
+        for taken in samples
+    )
+    return first_timing, second_timing
 
 
 def row(label: str, figures: dict[str, Timing | float | None]) -> None:
@@ -318,6 +347,129 @@ def bench_first_indicator() -> None:
             print(f"  {label:<34}import {output[0]:>5}  first rsi {output[1]:>5}")
 
 
+MINUTE = timedelta(minutes=1)
+DAILY_20_YEARS = 5_218
+"""Weekdays from 4 December 2006 to the end of November 2026: 20 years of daily bars."""
+EXTENDED_DAYS = 205
+"""Weekdays of 960 minutes (04:00-19:59) that hold 196,560 minute bars."""
+
+
+def bench_calendars(one: pa.Table, repeat: int) -> None:
+    """Issue 14: coverage of one symbol against its exchange's sessions and the
+    regular-session filter before resampling, with XNYS's sessions already read (a
+    process's first calendar: :func:`bench_first_calendar`)."""
+    daily = daily_bars(DAILY_20_YEARS, first_day=date(2006, 12, 4))
+    calendars.sessions("XNYS")  # read the calendar once, as a serving process has
+    print("\nExchange calendars (issue 14), one symbol, XNYS sessions cached, median ms:")
+    row(
+        f"coverage, {one.num_rows:,} minute bars",
+        {
+            "findata": median_ms(
+                lambda: calendars.coverage(one, "XNYS", bar_interval=MINUTE), repeat
+            )
+        },
+    )
+    row(
+        f"coverage, {daily.num_rows:,} daily bars",
+        {
+            "findata": median_ms(
+                lambda: calendars.coverage(daily, "XNYS", bar_interval=calendars.DAILY), repeat
+            )
+        },
+    )
+    row(
+        "regular filter, 09:30-16:00 bars",
+        {
+            "findata": median_ms(
+                lambda: calendars.filter_regular_session(one, "XNYS", bar_interval=MINUTE), repeat
+            )
+        },
+    )
+    extended = minute_bars(1, EXTENDED_DAYS, first_minute=wall_time(4), minutes_per_day=960).slice(
+        0, one.num_rows
+    )
+    for label, bars in (
+        ("09:30-16:00", one),
+        ("04:00-20:00", extended),
+    ):
+        alone, filtered = paired_ms(
+            lambda b=bars: core.resample(b, 1, "Weekly"),
+            lambda b=bars: core.resample(
+                calendars.filter_regular_session(b, "XNYS", bar_interval=MINUTE), 1, "Weekly"
+            ),
+            repeat,
+        )
+        row(f"-> Weekly, all, {label} bars", {"findata": alone})
+        row(
+            f"-> Weekly, regular, {label}",
+            {
+                "findata": filtered,
+                "wall x": filtered.wall / alone.wall,
+                "cpu x": filtered.cpu / alone.cpu,
+            },
+        )
+
+
+FIRST_CALENDAR = """
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+from datetime import timedelta
+
+def rss():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+marks = [(time.perf_counter(), rss())]
+def mark():
+    marks.append((time.perf_counter(), rss()))
+
+from findata import core
+mark()
+loaded = "exchange_calendars" in sys.modules or "pandas" in sys.modules
+import numpy as np, pyarrow as pa
+pa.array(np.arange(3))  # pyarrow imports pandas here when it is installed
+mark()
+from _data import minute_bars
+bars = minute_bars(1)
+mark()
+core.calendars.coverage(bars, "XNYS", bar_interval=timedelta(minutes=1))
+mark()
+core.calendars.coverage(bars, "XNYS", bar_interval=timedelta(minutes=1))
+mark()
+core.calendars.sessions("XLON")
+mark()
+steps = [
+    (f"{(t1 - t0) * 1e3:.1f}", f"{r1 - r0:+.1f}")
+    for (t0, r0), (t1, r1) in zip(marks, marks[1:])
+]
+print(loaded, "pandas" in sys.modules, *(value for step in steps for value in step))
+"""
+
+
+def bench_first_calendar() -> None:
+    """A fresh process's first calendar: ``import findata.core`` leaves exchange_calendars
+    and pandas out; pyarrow's first array imports pandas (where installed); the first
+    coverage imports exchange_calendars and reads XNYS; a second exchange costs its read."""
+    print("\nFirst calendar in a fresh process (wall ms, RSS MB added):")
+    output = subprocess.run(
+        [sys.executable, "-c", FIRST_CALENDAR, str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    loaded, pandas_loaded, figures = output[0], output[1], output[2:]
+    labels = [
+        f"import findata.core (exchange_calendars/pandas loaded: {loaded})",
+        f"first pa.array (pandas loaded: {pandas_loaded})",
+        "generate 196,560 minute bars",
+        "first coverage (exchange_calendars, XNYS)",
+        "second coverage (cached)",
+        "first sessions of XLON",
+    ]
+    for index, label in enumerate(labels):
+        print(f"  {label:<62}{figures[2 * index]:>8} ms {figures[2 * index + 1]:>7} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=30, help="timed runs per figure")
@@ -344,6 +496,7 @@ def main() -> None:
                 "pandas",
                 "ta-lib",
                 "numba",
+                "exchange-calendars",
             )
         )
     )
@@ -357,6 +510,8 @@ def main() -> None:
         every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
     )
     bench_first_indicator()
+    bench_calendars(every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat)
+    bench_first_calendar()
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     print("  load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 

@@ -4,9 +4,11 @@ Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` check
 normalises bars, :func:`resample` aggregates them into calendar buckets of the
 exchange's time zone, :func:`compute_indicator` computes any indicator of
 :data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
+:mod:`findata.core.calendars` knows exchanges' sessions (from ``exchange_calendars``,
+imported on first use): the market clock, regular-hours bars and coverage reports.
 """
 
-from findata.core import columns
+from findata.core import calendars, columns
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core._kernels import (
@@ -26,29 +28,46 @@ from findata.core._kernels import (
 from findata.core._resample import resample, resampled_schema
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
+from findata.core.calendars import (
+    DEFAULT_EXCHANGE,
+    Coverage,
+    MarketClock,
+    PartialSession,
+    coverage,
+    filter_regular_session,
+    regular_session_mask,
+)
 from findata.core.columns import BAR_SCHEMA
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BAR_SCHEMA",
+    "DEFAULT_EXCHANGE",
     "DEFAULT_TIMEZONE",
     "INDICATORS",
+    "Coverage",
     "FindataError",
     "Frequency",
     "IndicatorSpec",
     "InvalidBarsError",
     "InvalidParameterError",
+    "MarketClock",
     "ParameterSpec",
+    "PartialSession",
     "__version__",
     "atr",
     "bbands",
+    "calendars",
     "columns",
     "compute_indicator",
+    "coverage",
     "ema",
+    "filter_regular_session",
     "load_indicator_loops",
     "macd",
     "obv",
+    "regular_session_mask",
     "resample",
     "resampled_schema",
     "rsi",
