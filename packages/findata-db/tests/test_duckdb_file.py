@@ -615,3 +615,32 @@ async def test_a_writer_killed_before_its_commit_leaves_data_and_version_as_they
     assert await reader.data_version() == before
     assert (await reader.read_bars(["AAA"])).equals(cached)
     await reader.disconnect()
+
+
+async def test_after_a_killed_writer_the_next_writer_announcing_itself_keeps_the_committed_version(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a reader that saw the commit of a writer killed before publishing it
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
+    published = await reader.data_version()
+    await _killed_writer(reader.path, "return")
+    committed = await reader.data_version()
+    assert committed != published
+    waiting = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(120)"
+    )
+
+    # WHEN another (live) process announces a write and has not published yet
+    try:
+        await asyncio.to_thread(
+            Path(f"{reader.path}.writing").write_text, str(waiting.pid), encoding="ascii"
+        )
+        during = await reader.data_version()
+    finally:
+        # TEARDOWN
+        waiting.kill()
+        await waiting.wait()
+
+    # THEN the reader keeps the committed version, not the stale published one
+    assert during == committed
+    await reader.disconnect()

@@ -1,8 +1,9 @@
-"""``FileAccess``: how processes share one DuckDB file (ADR 0011), behind four calls.
+"""``FileAccess``: how processes share one DuckDB file (ADR 0011), behind a few calls.
 
 DuckDB lets one process hold a file read-write, and no process hold it read-only
 meanwhile. A store asks its ``FileAccess`` for a connection to ``read()`` or to
-``write()``, and for the data ``version()``; nothing else reaches inside:
+``write()`` and for the data ``version()``, hands it its cache to ``watch()``, and may
+``close()`` it; nothing else reaches inside:
 
 - reads attach the file read-only to the process's in-memory host instance
   (``host``) and keep it attached between reads, for ``hold_idle`` seconds unused or
@@ -14,8 +15,9 @@ meanwhile. A store asks its ``FileAccess`` for a connection to ``read()`` or to
 - a daemon thread per file lets the attachment go when a writer waits or the file
   is idle, and after another process's write refreshes the caches handed to
   ``watch()`` ahead of the next request;
-- the version is the published side file's, except while a killed writer's intent
-  is left: then the database's own counter, read once per such intent.
+- the version is the published side file's, except after a killed writer left its
+  intent: then the database's own counter, read once and trusted until a writer
+  publishes again.
 
 The accesses to one file in a process (one per store) share its state: one lock,
 one attachment, one thread; DuckDB refuses two handles on a file with different
@@ -35,7 +37,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Final, Protocol, TypeVar
+from typing import Final, NamedTuple, Protocol, TypeVar
 
 import duckdb
 
@@ -145,14 +147,7 @@ class FileAccess:
     def known_version(self) -> str | None:
         """The data version if it is known without opening the file: ``None`` when only
         the database can tell (a writer died leaving its intent; ``version()`` reads it)."""
-        announcement = read_announcement(self.path)
-        published = published_version(self.path)
-        if announcement is None or announcement.alive:
-            return published
-        recovered = self._file.recovered
-        if recovered is not None and recovered[0] == (announcement.identity, published):
-            return recovered[1]
-        return None
+        return self._file.known_version()
 
     def version(self) -> str:
         """The data version: an opaque token that changes with every committed write.
@@ -192,6 +187,16 @@ class FileAccess:
         return self._file.attaches
 
 
+class _Recovered(NamedTuple):
+    """The version read from the database after a killed writer, and what it was read under."""
+
+    identity: tuple[int, int, str]
+    """The killed writer's announcement (``intent.Announcement.identity``)."""
+    published: str
+    """The published token then: a new one means another writer finished since."""
+    version: str
+
+
 class _SharedFile:
     """The state of one file in this process; every method runs under ``lock``."""
 
@@ -204,8 +209,7 @@ class _SharedFile:
         self.held: Attachment | None = None
         self.last_used = 0.0
         self.watcher: threading.Thread | None = None
-        self.recovered: tuple[object, str] | None = None
-        """((killed writer's intent, published token), the database's token) once read."""
+        self.recovered: _Recovered | None = None
         self.attaches = 0
 
     @property
@@ -260,17 +264,37 @@ class _SharedFile:
             except duckdb.Error:  # the file stays locked until the process ends
                 logger.warning("cannot detach %s", self.path, exc_info=True)
 
-    def recover_version(self) -> str:
-        """The version after a writer died announced: its commit may never have been
-        published, so read the database's counter (one attempt: a live writer that holds
-        the file will publish when done)."""
+    def known_version(self) -> str | None:
+        """The published version; after a killed writer, the one read from the database
+        while nothing was published since (``None``: not read yet). Needs no lock."""
         announcement = read_announcement(self.path)
         published = published_version(self.path)
-        if announcement is None or announcement.alive:
+        recovered = self.recovered
+        if announcement is not None and not announcement.alive:
+            if (
+                recovered is not None
+                and recovered.identity == announcement.identity
+                and recovered.published == published
+            ):
+                return recovered.version
+            return None
+        # No writer, or a live one (which publishes when done): what was read from the
+        # database after a killed writer stays true until someone publishes.
+        if recovered is not None and recovered.published == published:
+            return recovered.version
+        return published
+
+    def recover_version(self) -> str:
+        """``known_version()``, or else the database's counter: a writer died announced,
+        so its commit may never have been published. One attempt: a writer that holds
+        the file unannounced (as far as we can see) will publish when done."""
+        known = self.known_version()
+        if known is not None:
+            return known
+        announcement = read_announcement(self.path)
+        published = published_version(self.path)
+        if announcement is None or announcement.alive:  # changed meanwhile
             return published
-        key = (announcement.identity, published)
-        if self.recovered is not None and self.recovered[0] == key:
-            return self.recovered[1]
         if not os.path.exists(self.path):
             return published
         try:
@@ -286,7 +310,7 @@ class _SharedFile:
             version = file_identity(self.path)
         finally:
             cursor.close()
-        self.recovered = (key, version)
+        self.recovered = _Recovered(announcement.identity, published, version)
         self.last_used = time.monotonic()
         if self.idle <= 0:
             self.release()
