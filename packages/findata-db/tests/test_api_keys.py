@@ -26,7 +26,6 @@ from findata.db import (
     PostgresKeyStore,
     open_key_store,
 )
-from findata.db import _duckdb as duckdb_module
 from findata.db._migrations import load_migrations
 
 PG_URL = os.environ.get("FINDATA_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -255,7 +254,7 @@ async def test_given_a_server_holding_its_read_connection_when_adding_a_key_then
 
 
 async def test_given_a_server_holding_the_file_when_reading_keys_then_no_second_attachment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     # GIVEN a bar store that read once and holds the file attached, and its key store
     path = tmp_path / "served.duckdb"
@@ -266,21 +265,13 @@ async def test_given_a_server_holding_the_file_when_reading_keys_then_no_second_
     usage = bars.pool_usage()
     assert usage is not None
     assert usage.open == 1
-    attached: list[str] = []
-    real_attachment = duckdb_module._Attachment
-
-    class CountingAttachment(real_attachment):  # type: ignore[valid-type, misc]
-        def __init__(self, path: str) -> None:
-            attached.append(path)
-            super().__init__(path)
-
-    monkeypatch.setattr(duckdb_module, "_Attachment", CountingAttachment)
+    attached = bars.read_counts().attaches
     try:
         # WHEN a key is looked up, as every authenticated request does
         found = await keys.get_key(make_record(1).key_id)
         # THEN it was read through the attachment the bar store holds
         assert found == make_record(1)
-        assert attached == []
+        assert bars.read_counts().attaches == attached
     finally:
         # TEARDOWN
         await keys.aclose()

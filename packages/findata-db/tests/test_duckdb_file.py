@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +18,9 @@ import pyarrow as pa
 import pytest
 
 from findata.db import DuckDBStore, StoreError
-from findata.db import _duckdb as duckdb_module
+from findata.db._duckdb import FileAccess
+from findata.db._duckdb.queries import in_time_order
+from findata.db._migrations import load_migrations
 
 BarsFactory = Callable[..., pa.Table]
 
@@ -62,14 +67,12 @@ async def test_the_data_version_is_a_side_file_written_after_each_commit(
 
 
 async def test_hot_reads_are_served_from_the_cache_without_opening_the_file(
-    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    file_store: DuckDBStore, make_bars: BarsFactory
 ) -> None:
-    # GIVEN bars read once (which fills the cache), then the file let go: reading
-    # it again would have to attach it
+    # GIVEN bars read once, which fills the cache
     await file_store.write_bars(make_bars("AAA", 10), source="test")
     first = await file_store.read_bars(["AAA"])
-    await asyncio.to_thread(file_store._release_reader)
-    opened = _count_connects(monkeypatch)
+    before = file_store.read_counts()
 
     # WHEN the same symbol is read again, whole and over a sub-range
     again = await file_store.read_bars(["AAA"])
@@ -79,8 +82,8 @@ async def test_hot_reads_are_served_from_the_cache_without_opening_the_file(
         end=first.column("timestamp")[4].as_py(),
     )
 
-    # THEN the file was not opened, and the results are right
-    assert opened == []
+    # THEN the file was neither attached nor read, and the results are right
+    assert file_store.read_counts() == before
     assert again.equals(first)
     assert part.equals(first.slice(2, 3))
 
@@ -96,23 +99,60 @@ async def test_reading_a_missing_file_says_to_migrate(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.duckdb").exists()
 
 
+WRITE_PAST_A_FILE_SIZE_LIMIT = """
+import asyncio, datetime as dt, os, resource, signal, sys
+import numpy as np, pyarrow as pa
+from findata.db import DuckDBStore, StoreError
+
+path = sys.argv[1]
+# Past the limit, write() fails with EFBIG ("File too large") instead of killing us.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+limit = os.path.getsize(path) + 65536
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+rows = 300_000
+stamps = 1_704_171_600_000_000 + np.arange(rows, dtype=np.int64) * 60_000_000
+prices = 900 + np.random.default_rng(1).random(rows)
+bars = pa.table({
+    "symbol": ["BIG"] * rows,
+    "timestamp": pa.array(stamps).cast(pa.timestamp("us", tz="UTC")),
+    "open": prices, "high": prices + 1, "low": prices - 1, "close": prices,
+    "volume": np.arange(rows),
+})
+try:
+    asyncio.run(DuckDBStore(path).write_bars(bars, source="second"))
+except StoreError as error:
+    print(error)
+    sys.exit(3)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 async def test_a_disk_error_during_a_write_is_a_store_error_and_writes_nothing(
-    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_bars: BarsFactory
 ) -> None:
-    # GIVEN stored bars, and a disk that fills up during the next write
-    await file_store.write_bars(make_bars("AAA", 2), source="first")
-    before = await file_store.read_bars(["AAA"])
+    # GIVEN stored bars, and a writer process that may not grow any file by more than 64 KiB
+    store = DuckDBStore(tmp_path / "bars.duckdb")
+    await store.migrate()
+    await store.write_bars(make_bars("AAA", 2), source="first")
+    before = await store.read_bars(["AAA"])
+    await store.disconnect()
 
-    def disk_full(_conn: object) -> str:
-        raise duckdb.IOException('Could not write file "bars.duckdb": No space left on device')
+    # WHEN it writes 300,000 minute bars of a new symbol
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", WRITE_PAST_A_FILE_SIZE_LIMIT, store.path],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
-    monkeypatch.setattr(file_store, "_bump_version", disk_full)
-
-    # WHEN bars are written / THEN a one-line StoreError names the file and the cause
-    with pytest.raises(StoreError, match=r"cannot write .*bars\.duckdb.*No space left on device"):
-        await file_store.write_bars(make_bars("AAA", 5, base=900.0), source="second")
-    monkeypatch.undo()
-    assert (await DuckDBStore(file_store.path).read_bars(["AAA"])).equals(before)
+    # THEN a one-line StoreError names the file and the cause, and nothing was written
+    assert done.returncode == 3, done.stderr
+    assert re.fullmatch(r"cannot write .*bars\.duckdb: .*File too large.*\n", done.stdout)
+    after = DuckDBStore(store.path)
+    assert [info.symbol for info in await after.list_symbols()] == ["AAA"]
+    assert (await after.read_bars(["AAA", "BIG"])).equals(before)
 
 
 async def test_a_version_file_that_cannot_be_written_falls_back_to_the_file_identity(
@@ -179,41 +219,24 @@ def _announce_a_dead_writer(path: str) -> None:
     Path(f"{path}.writing").write_text(str(gone.pid), encoding="ascii")
 
 
-def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Files the store opens from now on: attached for reading, or connected to."""
-    opened: list[str] = []
-    real_connect = duckdb.connect
-
-    def counting_connect(*args: object, **kwargs: object) -> duckdb.DuckDBPyConnection:
-        opened.append(f"connect {args[0] if args else kwargs.get('database')}")
-        return real_connect(*args, **kwargs)  # type: ignore[arg-type]
-
-    class CountingAttachment(duckdb_module._Attachment):
-        def __init__(self, path: str) -> None:
-            opened.append(f"attach {path}")
-            super().__init__(path)
-
-    monkeypatch.setattr(duckdb_module.duckdb, "connect", counting_connect)
-    monkeypatch.setattr(duckdb_module, "_Attachment", CountingAttachment)
-    return opened
-
-
 async def test_reads_of_different_symbols_share_one_open_connection(
-    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    file_store: DuckDBStore, make_bars: BarsFactory
 ) -> None:
-    # GIVEN two stored symbols, one of them read once
+    # GIVEN two stored symbols, one of them read once (which attached the file)
     await file_store.write_bars(make_bars("AAA", 3), source="test")
     await file_store.write_bars(make_bars("BBB", 4), source="test")
-    opened = _count_connects(monkeypatch)
     await file_store.read_bars(["AAA"])
-    assert opened == [f"attach {file_store.path}"]  # the first read attached the file
+    before = file_store.read_counts()
+    assert before.attaches == 1
 
     # WHEN the other symbol (not cached) is read
     bars = await file_store.read_bars(["BBB"])
 
-    # THEN it came from the attachment already open
+    # THEN it was read from the file through the attachment already open
     assert bars.num_rows == 4
-    assert opened == [f"attach {file_store.path}"]
+    assert file_store.read_counts() == dataclasses.replace(
+        before, series_reads=before.series_reads + 1
+    )
 
 
 async def test_a_writer_in_another_process_gets_in_while_readers_hold_the_file(
@@ -258,21 +281,21 @@ async def test_an_idle_read_connection_is_let_go_for_writers_that_do_not_announc
 
 
 async def test_a_write_announcement_left_by_a_killed_writer_is_ignored(
-    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    file_store: DuckDBStore, make_bars: BarsFactory
 ) -> None:
     # GIVEN stored bars and a `.writing` file naming a process that no longer exists
     await file_store.write_bars(make_bars("AAA", 3), source="test")
     await file_store.write_bars(make_bars("BBB", 4), source="test")
     await asyncio.to_thread(_announce_a_dead_writer, file_store.path)
     await file_store.read_bars(["AAA"])
-    opened = _count_connects(monkeypatch)
+    before = file_store.read_counts()
 
     # WHEN another symbol is read
     bars = await file_store.read_bars(["BBB"])
 
-    # THEN reads still keep their connection open
+    # THEN reads still keep their attachment
     assert bars.num_rows == 4
-    assert opened == []
+    assert file_store.read_counts().attaches == before.attaches
 
 
 def _write_0002_layout(path: str) -> None:
@@ -294,16 +317,30 @@ def _write_0002_layout(path: str) -> None:
         )
 
 
+def _migrate_up_to(path: str, last: int) -> None:
+    """Apply the migrations up to ``last`` as ``findata db migrate`` did when they were
+    the newest: each with its row in ``schema_migrations``."""
+    with duckdb.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+            "name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        for migration in load_migrations("duckdb"):
+            if migration.version <= last:
+                conn.execute(migration.sql)
+                conn.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                    [migration.version, migration.name],
+                )
+
+
 async def test_migration_0003_moves_stored_bars_to_integer_symbol_ids(
-    tmp_path: Path, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_bars: BarsFactory
 ) -> None:
     # GIVEN a file migrated up to 0002 holding bars in that layout
     path = str(tmp_path / "old.duckdb")
-    older = [m for m in duckdb_module.load_migrations("duckdb") if m.version < 3]
-    monkeypatch.setattr(duckdb_module, "load_migrations", lambda _backend: older)
-    await DuckDBStore(path).migrate()
+    await asyncio.to_thread(_migrate_up_to, path, 2)
     await asyncio.to_thread(_write_0002_layout, path)
-    monkeypatch.undo()
 
     # WHEN it is migrated to the current schema
     store = DuckDBStore(path)
@@ -333,20 +370,8 @@ def _wait_until(condition: Callable[[], bool], seconds: float = 30) -> None:
         time.sleep(0.02)
 
 
-def _count_series_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    read: list[str] = []
-    real_load = DuckDBStore._load_one
-
-    def counting_load(self: DuckDBStore, conn: object, version: str, symbol: str, *rest: object):  # type: ignore[no-untyped-def]
-        read.append(symbol)
-        return real_load(self, conn, version, symbol, *rest)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(DuckDBStore, "_load_one", counting_load)
-    return read
-
-
 async def test_a_write_of_one_symbol_keeps_the_other_cached_series(
-    file_store: DuckDBStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    file_store: DuckDBStore, make_bars: BarsFactory
 ) -> None:
     # GIVEN a reader that cached two symbols
     await file_store.write_bars(make_bars("AAA", 3), source="test")
@@ -354,24 +379,24 @@ async def test_a_write_of_one_symbol_keeps_the_other_cached_series(
     reader = DuckDBStore(file_store.path)
     before = await reader.read_bars(["BBB"])
     await reader.read_bars(["AAA"])
+    read_before = reader.read_counts().series_reads
 
     # WHEN AAA gets more bars and both are read again
-    read = _count_series_reads(monkeypatch)  # before the write: the reader's thread may
-    await file_store.write_bars(make_bars("AAA", 6), source="test")  # refresh AAA ahead
+    await file_store.write_bars(make_bars("AAA", 6), source="test")
     aaa = await reader.read_bars(["AAA"])
     bbb = await reader.read_bars(["BBB"])
 
-    # THEN only AAA was read from the file (once, by the read or ahead of it); BBB came
-    # from the cache, unchanged
+    # THEN only AAA was read from the file (once, by the read or by the reader's thread
+    # ahead of it); BBB came from the cache, unchanged
     assert aaa.num_rows == 6
     assert bbb.equals(before)
-    assert read == ["AAA"]
+    assert reader.read_counts().series_reads == read_before + 1
 
 
 async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
-    tmp_path: Path, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, make_bars: BarsFactory
 ) -> None:
-    # GIVEN a reader that cached a symbol (its connection idle-closed after 50 ms), and
+    # GIVEN a reader that cached a symbol (its attachment let go after 50 ms unused), and
     # another process that then adds a bar to that symbol
     reader = DuckDBStore(tmp_path / "bars.duckdb", hold_idle=0.05)
     await reader.migrate()
@@ -379,19 +404,20 @@ async def test_after_another_process_writes_a_reader_refreshes_its_cache_ahead(
     await reader.write_bars(make_bars("NEW", 3, start=start, base=50.0), source="test")
     await reader.read_bars(["NEW"])
     await reader.list_symbols()
+    read_before = reader.read_counts().series_reads
     await _write_in_another_process(reader.path, 5)
 
-    # WHEN the reader's background refresh has caught up with the new version
-    version = await reader.data_version()
-    await asyncio.to_thread(_wait_until, lambda: reader._bars_cache.entries()[0] == version)
-    read = _count_series_reads(monkeypatch)
-    opened = _count_connects(monkeypatch)
+    # WHEN the reader's background refresh has read the series again
+    await asyncio.to_thread(
+        _wait_until, lambda: reader.read_counts().series_reads == read_before + 1
+    )
+    counts = reader.read_counts()
     infos = await reader.list_symbols()
     bars = await reader.read_bars(["NEW"])
 
-    # THEN the first requests after the write are served without opening the file
-    assert read == []
-    assert opened == []
+    # THEN the first requests after the write are served without reading the file
+    assert counts.series_reads == read_before + 1
+    assert reader.read_counts() == counts
     assert [info.bar_count for info in infos] == [4]
     assert bars.column("close").to_pylist() == [1.0, 50.5, 51.5, 52.5]
     await reader.disconnect()
@@ -431,7 +457,7 @@ def test_scanned_rows_come_back_in_time_order_whatever_their_chunks(
     scanned = pa.table({"timestamp": stamps.cast(pa.timestamp("us")), "close": stamps})
 
     # WHEN it is put in time order
-    ordered = duckdb_module._in_time_order(scanned)
+    ordered = in_time_order(scanned)
 
     # THEN times ascend and each row kept its values
     assert ordered.column("close").to_pylist() == expected
@@ -486,18 +512,135 @@ async def test_a_read_attaches_the_file_anew_when_its_attachment_went_away(
     file_store: DuckDBStore, make_bars: BarsFactory
 ) -> None:
     # GIVEN a store holding its file attached, then detached behind the store's back
+    # (through a connection the file's access handed out)
     await file_store.write_bars(make_bars("AAA", 3), source="test")
     await file_store.write_bars(make_bars("BBB", 4), source="test")
     await file_store.read_bars(["AAA"])
-    held = file_store._reader.conn if file_store._reader is not None else None
-    assert held is not None
-    held.detach()
+    before = file_store.read_counts()
+    with FileAccess(file_store.path, lock_timeout=5).read() as conn:
+        row = conn.execute("SELECT current_database()").fetchone()
+        assert row is not None
+        conn.execute("USE memory")
+        conn.execute(f"DETACH DATABASE {row[0]}")
 
     # WHEN another symbol (not cached) is read
     bars = await file_store.read_bars(["BBB"])
 
     # THEN it was read through a new attachment
     assert bars.num_rows == 4
-    assert file_store._reader is not None
-    assert file_store._reader.conn is not None
-    assert file_store._reader.conn is not held
+    assert file_store.read_counts().attaches == before.attaches + 1
+
+
+KILLED_WRITER = """
+import asyncio, datetime as dt, os, signal, sys, threading
+import pyarrow as pa
+from findata.db import DuckDBStore
+from findata.db._duckdb import queries
+
+path, hour, moment = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+
+
+def kill_when(frame, event, arg):
+    # The store's write transaction: killed as it starts, or the moment it committed
+    # (before the file is closed and the new version published).
+    if frame.f_code is queries.write_bars.__code__:
+        if event == moment:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return kill_when
+    return None
+
+
+threading.settrace(kill_when)  # writes run in a worker thread
+bars = pa.table({
+    "symbol": ["AAA"],
+    "timestamp": pa.array(
+        [dt.datetime(2024, 2, 1, hour, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")
+    ),
+    "open": [1.0], "high": [2.0], "low": [0.5], "close": [1.5], "volume": [1],
+})
+asyncio.run(DuckDBStore(path, lock_timeout=20).write_bars(bars, source="killed"))
+"""
+
+
+async def _killed_writer(path: str, moment: str) -> None:
+    """A process writing one more bar of AAA, SIGKILLed at ``moment`` of its transaction:
+    ``call`` (before it began) or ``return`` (right after the commit)."""
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", KILLED_WRITER, path, "5", moment],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+async def test_readers_see_a_commit_whose_writer_was_killed_before_publishing_it(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a serving store that cached three bars of AAA under their version
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
+    before = await reader.data_version()
+    assert (await reader.read_bars(["AAA"])).num_rows == 3
+
+    # WHEN a writer process is killed right after its commit, before it closed the file
+    # and published the new version
+    await _killed_writer(reader.path, "return")
+
+    # THEN the very next answers are the committed ones, under a new version, the one a
+    # store opened now gives too (so ETags differ exactly when the data do)
+    after = await reader.data_version()
+    bars = await reader.read_bars(["AAA"])
+    assert after != before
+    assert bars.num_rows == 4
+    fresh = DuckDBStore(reader.path)
+    assert await fresh.data_version() == after
+    assert (await fresh.read_bars(["AAA"])).equals(bars)
+    await reader.disconnect()
+
+
+async def test_a_writer_killed_before_its_commit_leaves_data_and_version_as_they_were(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a serving store that cached three bars of AAA under their version
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
+    before = await reader.data_version()
+    cached = await reader.read_bars(["AAA"])
+
+    # WHEN a writer process is killed as its transaction begins
+    await _killed_writer(reader.path, "call")
+
+    # THEN the version is unchanged (caches and ETags stay valid) and so are the bars
+    assert await reader.data_version() == before
+    assert (await reader.read_bars(["AAA"])).equals(cached)
+    await reader.disconnect()
+
+
+async def test_after_a_killed_writer_the_next_writer_announcing_itself_keeps_the_committed_version(
+    tmp_path: Path, make_bars: BarsFactory
+) -> None:
+    # GIVEN a reader that saw the commit of a writer killed before publishing it
+    reader = await _store_with_aaa(tmp_path, make_bars, hold_idle=3600)
+    published = await reader.data_version()
+    await _killed_writer(reader.path, "return")
+    committed = await reader.data_version()
+    assert committed != published
+    waiting = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(120)"
+    )
+
+    # WHEN another (live) process announces a write and has not published yet
+    try:
+        await asyncio.to_thread(
+            Path(f"{reader.path}.writing").write_text, str(waiting.pid), encoding="ascii"
+        )
+        during = await reader.data_version()
+    finally:
+        # TEARDOWN
+        waiting.kill()
+        await waiting.wait()
+
+    # THEN the reader keeps the committed version, not the stale published one
+    assert during == committed
+    await reader.disconnect()

@@ -6,7 +6,10 @@ import datetime as dt
 import time
 import zoneinfo
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import asyncpg
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -224,35 +227,60 @@ async def test_daily_bars_must_start_at_local_midnight(
     assert raised.value.row == 0
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+async def _set_version_counter(store: MigratableStore, url: str, value: int) -> int:
+    """Set the stored data-version counter from outside the store; return the old one."""
+    if isinstance(store, DuckDBStore):
+        await store.disconnect()  # let go of the file: this process writes it directly
+        with duckdb.connect(store.path) as conn:
+            row = conn.execute("SELECT version FROM data_version").fetchone()
+            conn.execute("UPDATE data_version SET version = ?", [value])
+        assert row is not None
+        return int(row[0])
+    base, _, query = url.partition("?")
+    schema = query.rpartition("schema=")[2]
+    admin = await asyncpg.connect(base)
+    try:
+        old = await admin.fetchval(f'SELECT version FROM "{schema}".data_version')
+        await admin.execute(f'UPDATE "{schema}".data_version SET version = $1', value)
+    finally:
+        await admin.close()
+    return int(old)
+
+
 async def test_a_failure_inside_the_transaction_writes_nothing(
-    store: MigratableStore, make_bars: BarsFactory, monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    store: MigratableStore,
+    store_url: str,
+    tmp_path: Path,
+    make_bars: BarsFactory,
 ) -> None:
-    # GIVEN stored bars, and a store whose last write step will fail
+    # GIVEN stored bars (DuckDB: in a file, which can be written from outside), and a
+    # data-version counter at its largest value, so the write's last step overflows
+    if backend == "duckdb":
+        store = DuckDBStore(tmp_path / "bars.duckdb")
+        await store.migrate()
     await store.write_bars(make_bars("AAA", 3), source="first")
     before = await store.read_bars(["AAA"])
+    old_counter = await _set_version_counter(store, store_url, BIGINT_MAX)
     version = await store.data_version()
-
-    def fail(*_args: object) -> None:
-        raise RuntimeError("injected failure after the rows were inserted")
-
-    async def fail_async(*_args: object) -> None:
-        fail()
-
-    if isinstance(store, DuckDBStore):
-        monkeypatch.setattr(store, "_bump_version", fail)
-    else:
-        monkeypatch.setattr(store, "_bump_version", fail_async)
 
     # WHEN a batch of new and replacing bars is written
     batch = pa.concat_tables([make_bars("AAA", 5, base=900.0), make_bars("BBB", 5)])
-    with pytest.raises(RuntimeError, match="injected"):
-        await store.write_bars(batch, source="second")
-    monkeypatch.undo()
+    try:
+        overflow = (duckdb.OutOfRangeException, asyncpg.NumericValueOutOfRangeError)
+        with pytest.raises(overflow, match=r"out of range|Overflow"):
+            await store.write_bars(batch, source="second")
 
-    # THEN nothing of it is visible: same bars, same symbols, same version
-    assert (await store.read_bars(["AAA", "BBB"])).equals(before)
-    assert [info.symbol for info in await store.list_symbols()] == ["AAA"]
-    assert await store.data_version() == version
+        # THEN nothing of it is visible: same bars, same symbols, same version
+        assert (await store.read_bars(["AAA", "BBB"])).equals(before)
+        assert [info.symbol for info in await store.list_symbols()] == ["AAA"]
+        assert await store.data_version() == version
+    finally:
+        # TEARDOWN (PostgreSQL's schema serves the whole session)
+        await _set_version_counter(store, store_url, old_counter)
 
 
 async def test_data_version_changes_on_each_write_and_only_then(

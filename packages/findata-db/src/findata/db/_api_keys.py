@@ -10,15 +10,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
-import asyncpg
 import duckdb
 
 from findata.core import FindataError
-from findata.db._duckdb import HOLD_IDLE, DuckDBStore
+from findata.db._duckdb import HOLD_IDLE, FileAccess
 from findata.db._errors import StoreUnavailableError
 from findata.db._url import duckdb_options, duckdb_path, resolve_database_url, url_scheme
 
@@ -29,12 +28,10 @@ __all__ = [
     "KeyStore",
     "KeyStoreUnavailableError",
     "MemoryKeyStore",
-    "PostgresKeyStore",
     "open_key_store",
 ]
 
-T = TypeVar("T")
-_COLUMNS: Final = "key_id, name, digest, created_at, revoked_at"
+KEY_COLUMNS: Final = "key_id, name, digest, created_at, revoked_at"
 
 
 class DuplicateApiKeyError(FindataError):
@@ -127,7 +124,8 @@ def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
     return None if moment is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def _record(row: Sequence[Any]) -> ApiKeyRecord:
+def record_of(row: Sequence[Any]) -> ApiKeyRecord:
+    """A stored row (``key_id, name, digest, created_at, revoked_at``) as a record."""
     key_id, name, digest, created_at, revoked_at = row
     created = _utc(created_at)
     assert created is not None  # NOT NULL column
@@ -137,8 +135,8 @@ def _record(row: Sequence[Any]) -> ApiKeyRecord:
 class DuckDBKeyStore:
     """Keys in the ``api_keys`` table of a DuckDB file (created by migration 0002).
 
-    It reaches the file the way the bar store does, through a bar store of the same
-    file (ADR 0011): reads share the process's read-only attachment of the file,
+    It reaches the file the way the bar store does, through a ``FileAccess`` of the
+    same file (ADR 0011): reads share the process's read-only attachment of the file,
     writes announce themselves, take the write lock and let it go at once, so
     ``findata ingest`` and ``findata keys`` in other processes get in. A file
     locked by a writer is retried with backoff for up to ``lock_timeout`` seconds.
@@ -148,14 +146,14 @@ class DuckDBKeyStore:
         self, path: str | Path, *, lock_timeout: float = 5.0, hold_idle: float = HOLD_IDLE
     ) -> None:
         self.path = Path(path)
-        self._file = DuckDBStore(
-            self.path, lock_timeout=lock_timeout, cache_rows=0, hold_idle=hold_idle
+        self._file = FileAccess(
+            str(self.path.expanduser().absolute()), lock_timeout=lock_timeout, hold_idle=hold_idle
         )
 
     async def add_key(self, record: ApiKeyRecord) -> None:
         try:
             await self._run(
-                f"INSERT INTO api_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                f"INSERT INTO api_keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                 (
                     record.key_id,
                     record.name,
@@ -171,24 +169,26 @@ class DuckDBKeyStore:
             ) from error
 
     async def get_key(self, key_id: str) -> ApiKeyRecord | None:
-        rows = await self._run(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
-        return _record(rows[0]) if rows else None
+        rows = await self._run(f"SELECT {KEY_COLUMNS} FROM api_keys WHERE key_id = ?", (key_id,))
+        return record_of(rows[0]) if rows else None
 
     async def list_keys(self) -> list[ApiKeyRecord]:
-        rows = await self._run(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id", ())
-        return [_record(row) for row in rows]
+        rows = await self._run(
+            f"SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_at, key_id", ()
+        )
+        return [record_of(row) for row in rows]
 
     async def revoke_key(self, key_id: str, at: dt.datetime) -> ApiKeyRecord | None:
         rows = await self._run(
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ? "
-            f"RETURNING {_COLUMNS}",
+            f"RETURNING {KEY_COLUMNS}",
             (_naive_utc(at), key_id),
             write=True,
         )
-        return _record(rows[0]) if rows else None
+        return record_of(rows[0]) if rows else None
 
     async def aclose(self) -> None:
-        await self._file.disconnect()
+        await asyncio.to_thread(self._file.close)
 
     async def _run(
         self, sql: str, parameters: Sequence[object], *, write: bool = False
@@ -203,7 +203,7 @@ class DuckDBKeyStore:
                 f"no DuckDB file at {self.path}; run `findata db migrate` first"
             )
         try:
-            with self._file._open(write=write) as connection:
+            with self._file.write() if write else self._file.read() as connection:
                 try:
                     return connection.execute(sql, list(parameters)).fetchall()
                 except duckdb.CatalogException as error:
@@ -216,110 +216,15 @@ class DuckDBKeyStore:
             raise KeyStoreUnavailableError(str(error)) from error
 
 
-# What asyncpg raises when the server cannot be reached or drops the connection.
-_PG_OUTAGES: Final = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InterfaceError,
-    # Raised from pool release when the server dies mid-reset; not an InterfaceError.
-    asyncpg.exceptions.InternalClientError,
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.AdminShutdownError,
-)
-
-
-class PostgresKeyStore:
-    """Keys in the ``api_keys`` table of a PostgreSQL database (created by migration 0002).
-
-    A small pool of its own (two connections, opened on first use): key lookups are
-    rare thanks to the verifier's cache and must not queue behind bar queries.
-    """
-
-    def __init__(self, url: str, *, max_connections: int = 2, timeout: float = 5.0) -> None:
-        self._url = url
-        self._max_connections = max_connections
-        self._timeout = timeout
-        self._pool: asyncpg.Pool | None = None
-        self._pool_lock = asyncio.Lock()
-
-    async def add_key(self, record: ApiKeyRecord) -> None:
-        try:
-            await self._call(
-                lambda conn: conn.execute(
-                    f"INSERT INTO api_keys ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
-                    *dataclasses.astuple(record),
-                )
-            )
-        except asyncpg.exceptions.UniqueViolationError as error:
-            raise DuplicateApiKeyError(
-                f"an API key with id {record.key_id!r} already exists"
-            ) from error
-
-    async def get_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = await self._call(
-            lambda conn: conn.fetchrow(f"SELECT {_COLUMNS} FROM api_keys WHERE key_id = $1", key_id)
-        )
-        return _record(tuple(row)) if row is not None else None
-
-    async def list_keys(self) -> list[ApiKeyRecord]:
-        rows = await self._call(
-            lambda conn: conn.fetch(f"SELECT {_COLUMNS} FROM api_keys ORDER BY created_at, key_id")
-        )
-        return [_record(tuple(row)) for row in rows]
-
-    async def revoke_key(self, key_id: str, at: dt.datetime) -> ApiKeyRecord | None:
-        row = await self._call(
-            lambda conn: conn.fetchrow(
-                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE key_id = $1 "
-                f"RETURNING {_COLUMNS}",
-                key_id,
-                at,
-            )
-        )
-        return _record(tuple(row)) if row is not None else None
-
-    async def aclose(self) -> None:
-        async with self._pool_lock:
-            if self._pool is not None:
-                await self._pool.close()
-                self._pool = None
-
-    async def _call(self, query: Callable[[asyncpg.Connection], Any]) -> Any:
-        try:
-            pool = await self._get_pool()
-            async with pool.acquire(timeout=self._timeout) as connection:
-                return await asyncio.wait_for(query(connection), self._timeout)
-        except asyncpg.exceptions.UndefinedTableError as error:
-            raise KeyStoreUnavailableError(
-                "the database has no api_keys table; run `findata db migrate` first"
-            ) from error
-        except _PG_OUTAGES as error:
-            # The driver's message may quote the URL; keep only the error's type.
-            raise KeyStoreUnavailableError(
-                f"the key database does not answer ({type(error).__name__})"
-            ) from error
-
-    async def _get_pool(self) -> asyncpg.Pool:
-        async with self._pool_lock:
-            if self._pool is None:
-                self._pool = await asyncpg.create_pool(
-                    self._url,
-                    min_size=0,
-                    max_size=self._max_connections,
-                    timeout=self._timeout,
-                    command_timeout=self._timeout,
-                )
-            return self._pool
-
-
 def open_key_store(url: str) -> KeyStore:
     """The key store inside the database at ``url``, the one the bars live in
     (``postgresql://...`` or ``duckdb:///abs/path.duckdb``), with the password secret
     filled in as ``open_store`` does."""
     url = resolve_database_url(url)
     if url_scheme(url) == "postgresql":
+        # Imported here so DuckDB-only users never load asyncpg.
+        from findata.db._pg_keys import PostgresKeyStore
+
         return PostgresKeyStore(url)
     options = duckdb_options(url)  # the bar store's file options apply to its keys too
     return DuckDBKeyStore(
