@@ -1,12 +1,15 @@
 """findata-core: OHLCV resampling and TA-Lib-compatible indicators on Arrow tables.
 
 Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` checks and
-normalises bars, :func:`resample` aggregates them into calendar buckets of the
-exchange's time zone, :func:`compute_indicator` computes any indicator of
-:data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
+normalises bars (:func:`check_bar_values` is its value rules alone, shared with the
+stores), :func:`resample` aggregates them into calendar buckets of the exchange's time
+zone and :func:`period_starts` names the bucket of any instant, :func:`compute_indicator`
+computes any indicator of :data:`INDICATORS` per symbol. The numpy kernels behind the
+indicators are public too.
 """
 
 from findata.core import columns
+from findata.core._bar_checks import check_bar_values
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core._kernels import (
@@ -23,6 +26,7 @@ from findata.core._kernels import (
     vwap,
     wma,
 )
+from findata.core._periods import period_starts
 from findata.core._resample import resample, resampled_schema
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
@@ -43,12 +47,14 @@ __all__ = [
     "__version__",
     "atr",
     "bbands",
+    "check_bar_values",
     "columns",
     "compute_indicator",
     "ema",
     "load_indicator_loops",
     "macd",
     "obv",
+    "period_starts",
     "resample",
     "resampled_schema",
     "rsi",
