@@ -145,13 +145,15 @@ class SeriesService:
 
         async def compute() -> pa.Table:
             bars = await self.bars(info, bounds)
-            return pa.table(
+            rows = pa.table(
                 {
                     SYMBOL: bars[SYMBOL],
                     _time_column(info): local_time(bars[TIMESTAMP], info),
                     **{name: bars[name] for name in ROW_COLUMNS},
                 }
             )
+            # Exact where the store's datetime bounds were clamped to years 1-9999.
+            return select(rows, _time_column(info), bounds)
 
         return await self.cached(("bars", info.symbol, bounds.start, bounds.end), compute)
 
