@@ -260,6 +260,16 @@ def bench_requests(repeat: int) -> None:
         {"findata": median_ms(lambda: core.resample(daily, 1, "Weekly"), repeat)},
     )
     row("validate_bars", {"findata": median_ms(lambda: core.validate_bars(daily), repeat)})
+    first = daily.slice(0, 1)
+    row(
+        "period of one instant (start=)",
+        {
+            "period_starts": median_ms(
+                lambda: core.period_starts(first["timestamp"], 3, "Monthly"), repeat
+            ),
+            "1-bar resample": median_ms(lambda: core.resample(first, 3, "Monthly"), repeat),
+        },
+    )
     row(
         "compute_indicator rsi (daily)",
         {"findata": median_ms(lambda: core.compute_indicator(daily, "rsi"), repeat)},

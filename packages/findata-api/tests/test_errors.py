@@ -34,17 +34,20 @@ async def problem_of(response: Any) -> dict[str, Any]:
         (f"{SERIES}?interval=abc&frequency=Daily", "interval"),
         (f"{SERIES}?interval=99999999999999999999999999&frequency=Daily", "interval"),
         (f"{SERIES}?interval=1", "interval"),  # interval without frequency
-        (f"{SERIES}?start=2022-01-01&end=2021-01-01", "start"),
         (f"{SERIES}?start=2021-02-30", "start"),
+        (f"{SERIES}?start=2021-02-29", "start"),  # not a leap year
         (f"{SERIES}?end=yesterday", "end"),
         (f"{SERIES}?start=99999-01-01", "start"),
+        (f"{SERIES}?start=0000-12-31", "start"),
+        (f"{SERIES}?start=2021-01-04%2009:30", "start"),  # a space instead of T
+        (f"{SERIES}?end=2021-01-04T09:30%2B05", "end"),  # an offset without minutes
         (f"{SERIES}?limit=0", "limit"),
         (f"{SERIES}?limit=50001", "limit"),
         (f"{SERIES}?limit=ten", "limit"),
         (f"{SERIES}?sort=sideways", "sort"),
         (f"{SERIES}?cursor=not-a-cursor", "cursor"),
+        (f"{SERIES}?cursor=", "cursor"),
         (f"{SERIES}?format=xml", "format"),
-        (f"{SERIES}?frequency=Hourly", "frequency"),  # ACME holds daily bars
         (f"{SERIES}?frequency=Daily&frequency=Weekly", "frequency"),
         (f"{SERIES}?colour=blue", "colour"),
         (f"{INDICATOR}", "name"),
@@ -53,7 +56,7 @@ async def problem_of(response: Any) -> dict[str, Any]:
         (f"{INDICATOR}?name=sma&window=x", "window"),
         (f"{INDICATOR}?name=sma&series=volume", "series"),
         (f"{INDICATOR}?name=macd&window=5", "window"),
-        (f"{INDICATOR}?name=macd&fast=30&slow=20", "slow"),
+        (f"{INDICATOR}?name=atr&series=open", "series"),  # atr takes no series
         (f"{INDICATOR}?name=bbands&stddev=-1", "stddev"),
         (f"{INDICATOR}?name=rsi&frequency=Yearly", "frequency"),
     ],

@@ -108,3 +108,42 @@ async def test_given_pages_when_walking_indicator_values_then_the_link_continues
     # THEN 250 bars - 9 undefined = 241 values: a next link after the first 100
     assert len(await first.get_json()) == 100
     assert 'rel="next"' in first.headers["Link"]
+
+
+async def test_given_macd_with_slow_shorter_than_fast_when_computing_then_they_swap_as_in_talib(
+    client: QuartClient,
+) -> None:
+    # WHEN the same periods are given both ways round (TA-Lib swaps them)
+    swapped = await client.get("/stocks/indicators/WALK?name=macd&fast=20&slow=5&signal=3")
+    ordered = await client.get("/stocks/indicators/WALK?name=macd&fast=5&slow=20&signal=3")
+    # THEN
+    assert swapped.status_code == 200
+    assert await swapped.get_json() == await ordered.get_json()
+
+
+async def test_given_daily_bars_when_asking_an_indicator_of_minutes_then_409_names_frequency(
+    client: QuartClient,
+) -> None:
+    # WHEN
+    response = await client.get("/stocks/indicators/ACME?name=sma&frequency=Minute")
+    # THEN
+    assert response.status_code == 409
+    assert (await response.get_json())["parameter"] == "frequency"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "interval=100000&frequency=Monthly&start=1969-12-31",
+        "interval=100000&frequency=Annual&start=0001-01-01&end=9999-12-31",
+        "start=0001-01-01T00:00:00%2B23:59",
+    ],
+)
+async def test_given_the_ends_of_the_calendar_when_asking_an_indicator_then_200(
+    client: QuartClient, query: str
+) -> None:
+    # WHEN (these crashed the range code with a 500)
+    response = await client.get(f"/stocks/indicators/ACME?name=obv&{query}")
+    # THEN
+    assert response.status_code == 200
+    assert await response.get_json() != []

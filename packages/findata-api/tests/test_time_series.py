@@ -224,3 +224,73 @@ async def test_given_a_resampled_series_when_paging_then_the_cursor_walks_period
     # THEN
     assert [row["period_start"] for row in rows] == [f"2020-{m:02d}-01" for m in range(1, 10)]
     assert pages == 5
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "start=2022-01-01&end=2021-01-01",
+        "frequency=Annual&start=2021-06-15&end=2021-06-01",  # both in 2021: still empty
+        "start=9999-12-31",
+        "end=0001-01-01",
+    ],
+)
+async def test_given_a_range_holding_no_bar_when_asking_then_the_answer_is_an_empty_array(
+    client: QuartClient, query: str
+) -> None:
+    # WHEN start is after end, or the range lies beyond ACME's bars
+    response = await client.get(f"/stocks/time-series/ACME?{query}")
+    # THEN nothing lies in it: 200 and [] (a well-formed request is never refused, ADR 0023)
+    assert response.status_code == 200
+    assert await response.get_json() == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "end=9999-12-31",
+        "start=0001-01-01&end=9999-12-31",
+        "start=0001-01-01T00:00:00%2B23:59&end=9999-12-31T23:59:59.999999-23:59",
+        "interval=100000&frequency=Monthly&start=1969-12-31",
+        "interval=100000&frequency=Annual&start=0001-01-01",
+        "interval=100000&frequency=Daily&end=9999-12-31",
+        "interval=100000&frequency=Weekly&start=0001-01-01&end=9999-12-31",
+    ],
+)
+async def test_given_the_ends_of_the_calendar_when_asking_then_every_acme_bar_comes_back(
+    client: QuartClient, query: str
+) -> None:
+    # GIVEN ACME's bars (2020-12-30 .. 2022-01-03) and ranges reaching years 1 and 9999
+    # WHEN
+    response = await client.get(f"/stocks/time-series/ACME?{query}")
+    # THEN 200; and since 1970-01-01 starts a period of any of these lengths, one period
+    # holds them all, or all six stored bars come back
+    assert response.status_code == 200
+    body = await response.get_json()
+    assert sum(row["volume"] for row in body) == 100 + 200 + 300 + 400 + 500 + 600
+
+
+async def test_given_daily_bars_when_asking_for_hours_then_409_names_the_frequency(
+    client: QuartClient,
+) -> None:
+    # WHEN a well-formed request that ACME's daily bars cannot answer
+    response = await client.get("/stocks/time-series/ACME?frequency=Hourly")
+    # THEN a conflict with the symbol's data, naming the parameter and what would do
+    assert response.status_code == 409
+    assert response.content_type == "application/problem+json"
+    body = await response.get_json()
+    assert body["parameter"] == "frequency"
+    assert body["allowed"] == ["Daily", "Weekly", "Monthly", "Quarterly", "Annual"]
+
+
+async def test_given_a_cursor_when_asking_then_it_is_the_last_rows_position(
+    client: QuartClient,
+) -> None:
+    # GIVEN the first page of two of ACME's stored bars
+    first = await client.get("/stocks/time-series/ACME?limit=2")
+    link = first.headers["Link"]
+    # WHEN the next link's cursor is read
+    cursor = re.search(r"cursor=(-?[0-9]+)", link)
+    # THEN it is the second bar's date (2020-12-31) in days since 1970-01-01
+    assert cursor is not None
+    assert int(cursor.group(1)) == 18627

@@ -83,7 +83,7 @@ def test_given_resampled_bars_when_computing_then_period_start_is_the_key(
     # GIVEN monthly bars
     days = [date(2024, m, 2) for m in range(1, 7)]
     rows = [
-        ("AAA", datetime(d.year, d.month, d.day, tzinfo=NEW_YORK), 1.0, 2.0, 0.5, float(i), 10)
+        ("AAA", datetime(d.year, d.month, d.day, tzinfo=NEW_YORK), 1.0, 10.0, 0.0, float(i), 10)
         for i, d in enumerate(days)
     ]
     monthly = resample(make_bars(rows), 1, "Monthly")
@@ -210,7 +210,6 @@ def test_given_an_unknown_indicator_when_computing_then_the_known_ones_are_liste
         ("sma", {"window": True}, "window"),
         ("rsi", {"length": 14}, "length"),
         ("ema", {"series": "median"}, "series"),
-        ("macd", {"fast": 26, "slow": 12}, "slow"),
         ("bbands", {"stddev": -1}, "stddev"),
         ("bbands", {"stddev": "nan"}, "stddev"),
         ("stoch", {"k_window": 0}, "k_window"),
@@ -259,7 +258,6 @@ def test_given_an_unknown_time_zone_when_computing_vwap_then_the_parameter_is_na
     ("kernel", "parameter"),
     [
         (lambda: sma(np.ones(5), 1), "window"),
-        (lambda: macd(np.ones(50), 12, 12, 9), "slow"),
         (lambda: stoch(np.ones(5), np.ones(5), np.ones(5), 0), "k_window"),
         (lambda: ema(np.ones(50), 10.5), "window"),  # type: ignore[arg-type]
         (lambda: atr(np.ones(50), np.ones(50), np.ones(49)), "values"),

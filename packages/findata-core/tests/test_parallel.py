@@ -44,7 +44,7 @@ def test_given_the_pool_when_resampling_then_the_result_equals_the_sequential_on
     assert concurrent.column("symbol").unique().to_pylist() == ["AAA", "BBB", "CCC"]
 
 
-def test_given_the_pool_and_two_bad_rows_when_validating_then_the_first_check_still_wins(
+def test_given_the_pool_and_two_bad_rows_when_validating_then_the_earlier_row_wins(
     make_bars: MakeBars, every_table_is_large: None
 ) -> None:
     # GIVEN high below low at row 5 and a negative volume at row 2
@@ -54,8 +54,8 @@ def test_given_the_pool_and_two_bad_rows_when_validating_then_the_first_check_st
     # WHEN
     with pytest.raises(InvalidBarsError) as caught:
         validate_bars(make_bars(rows))
-    # THEN checks report in a fixed order: prices, then high/low, then volume
-    assert (caught.value.row, caught.value.column) == (5, "high")
+    # THEN the passes run concurrently, yet the earliest bad row is named
+    assert (caught.value.row, caught.value.column) == (2, "volume")
 
 
 def test_given_the_pool_and_a_symbol_change_at_the_split_when_validating_then_blocks_are_found(

@@ -270,6 +270,21 @@ def test_given_vwap_and_trade_count_when_resampling_then_they_are_weighted_and_s
     assert _column(result, "trade_count") == [10]
 
 
+@pytest.mark.parametrize("interval", [1, 2])  # 2: every bucket two bars (strided sums)
+def test_given_an_unknown_trade_count_when_resampling_then_only_its_bucket_is_unknown(
+    make_bars: MakeBars, interval: int
+) -> None:
+    # GIVEN four minute bars whose third trade count is unknown (a store keeps such bars)
+    start = datetime(2024, 7, 1, 9, 30, tzinfo=NEW_YORK)
+    rows = [_minute("AAA", start + timedelta(minutes=i), 10.0, 100) for i in range(4)]
+    bars = make_bars(rows, trade_count=pa.array([4, 6, None, 1], pa.int64()))
+    # WHEN
+    result = resample(bars, interval, "Minute")
+    # THEN
+    expected = [4, 6, None, 1] if interval == 1 else [10, None]
+    assert _column(result, "trade_count") == expected
+
+
 def test_given_a_bucket_without_volume_when_resampling_vwap_then_it_is_null(
     make_bars: MakeBars,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Property: resample agrees with a plain-Python reference on random bars.
+"""Property: resample and period_starts agree with a plain-Python reference on random bars.
 
 The reference below re-derives every bucket from first principles with ``datetime`` and
 ``zoneinfo`` (wall-clock walks minute by minute, calendar arithmetic on ``date``), sharing
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from findata.core import BAR_SCHEMA, Frequency, _resample, resample
+from findata.core import BAR_SCHEMA, Frequency, _resample, period_starts, resample
 
 # Zones with DST at 02:00 (New York, London), a 30-minute DST shift (Lord Howe), DST
 # switching at midnight so a date repeats (Sao Paulo until 2019), and a fixed offset.
@@ -82,14 +82,7 @@ def reference_resample(
 ) -> list[dict[str, object]]:
     buckets: dict[tuple[str, object], list[Bar]] = defaultdict(list)
     for bar in sorted(bars, key=lambda bar: (bar[0], bar[1])):
-        symbol, instant = bar[0], bar[1]
-        if frequency is Frequency.MINUTE:
-            key: object = _intraday_start(instant, zone, interval)
-        elif frequency is Frequency.HOURLY:
-            key = _intraday_start(instant, zone, 60 * interval)
-        else:
-            key = _calendar_start(instant.astimezone(ZoneInfo(zone)).date(), frequency, interval)
-        buckets[(symbol, key)].append(bar)
+        buckets[(bar[0], reference_period_start(bar[1], interval, frequency, zone))].append(bar)
     return [
         {
             "symbol": symbol,
@@ -104,6 +97,17 @@ def reference_resample(
             buckets.items(), key=lambda item: (item[0][0], _utc(item[0][1]))
         )
     ]
+
+
+def reference_period_start(
+    instant: datetime, interval: int, frequency: Frequency, zone: str
+) -> object:
+    """The start of the bucket holding ``instant``: a UTC instant (intraday) or a date."""
+    if frequency is Frequency.MINUTE:
+        return _intraday_start(instant, zone, interval)
+    if frequency is Frequency.HOURLY:
+        return _intraday_start(instant, zone, 60 * interval)
+    return _calendar_start(instant.astimezone(ZoneInfo(zone)).date(), frequency, interval)
 
 
 def _utc(start: object) -> datetime:
@@ -236,3 +240,25 @@ def test_resampling_keeps_every_share_traded(bars: list[Bar], zone: str) -> None
     # THEN no bar is lost or double counted, and each bucket's range covers its bars
     assert sum(weekly.column("volume").to_pylist()) == sum(bar[6] for bar in bars)
     assert math.isclose(max(weekly.column("high").to_pylist()), max(bar[3] for bar in bars))
+
+
+@PROPERTY_SETTINGS
+@given(
+    bars=random_bars(max_gap_minutes=3 * 24 * 60),
+    frequency=st.sampled_from(list(Frequency)),
+    interval=st.integers(1, 4),
+    zone=st.sampled_from(ZONES),
+)
+def test_period_starts_name_the_reference_bucket_of_every_instant(
+    bars: list[Bar], frequency: Frequency, interval: int, zone: str
+) -> None:
+    # GIVEN instants in any order (several symbols' bars, unsorted)
+    interval = interval * (15 if frequency is Frequency.MINUTE else 1)
+    instants = [bar[1] for bar in bars]
+    # WHEN
+    starts = period_starts(
+        pa.array(instants, pa.timestamp("us", tz="UTC")), interval, frequency, timezone=zone
+    )
+    # THEN each is the start of the bucket resample would put a bar at that instant in
+    expected = [reference_period_start(instant, interval, frequency, zone) for instant in instants]
+    assert [_utc(start) for start in starts.to_pylist()] == [_utc(start) for start in expected]

@@ -100,6 +100,9 @@ def _stoch(k_window: int, k_smooth: int, d_window: int) -> Expectation:
 CASES += [
     ("macd", {}, _macd(12, 26, 9)),
     ("macd", {"fast": 5, "slow": 35, "signal": 1}, _macd(5, 35, 1)),
+    # TA-Lib swaps a slow period shorter than the fast one; equal periods give a zero line.
+    ("macd", {"fast": 26, "slow": 12}, _macd(26, 12, 9)),
+    ("macd", {"fast": 12, "slow": 12}, _macd(12, 12, 9)),
     ("bbands", {}, _bbands(5, 2.0)),
     ("bbands", {"window": 20, "stddev": 1.5}, _bbands(20, 1.5)),
     ("bbands", {"window": 90, "stddev": 3}, _bbands(90, 3.0)),

@@ -133,7 +133,7 @@ def test_given_a_null_price_when_validating_then_the_error_names_row_and_column(
     make_bars: MakeBars,
 ) -> None:
     # GIVEN
-    bars = _replace(make_bars(_rows(3)), "close", [1.0, None, 1.0], pa.float64())
+    bars = _replace(make_bars(_rows(3)), "close", [10.0, None, 10.0], pa.float64())
     # WHEN
     with pytest.raises(InvalidBarsError) as caught:
         validate_bars(bars)
@@ -155,13 +155,74 @@ def test_given_a_non_finite_price_when_validating_then_it_is_rejected(
 
 
 def test_given_high_below_low_when_validating_then_the_row_is_named(make_bars: MakeBars) -> None:
-    # GIVEN
+    # GIVEN open 10, low 9, close 10.5 and a high of 8 on row 1
     bars = _replace(make_bars(_rows(3)), "high", [11.0, 8.0, 11.0], pa.float64())
     # WHEN
-    with pytest.raises(InvalidBarsError, match="high is below low") as caught:
+    with pytest.raises(InvalidBarsError, match=r"high 8.0 is below max\(open, close\)") as caught:
         validate_bars(bars)
     # THEN
     assert (caught.value.row, caught.value.column) == (1, "high")
+    assert str(caught.value).startswith("row 1: ")
+
+
+def test_given_a_high_below_the_close_when_validating_then_the_bar_is_inconsistent(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN open 10, low 9, close 10.5: a high of 10.25 is above the low but below the close
+    bars = _replace(make_bars(_rows(3)), "high", [11.0, 11.0, 10.25], pa.float64())
+    # WHEN
+    with pytest.raises(InvalidBarsError, match=r"below max\(open, close\) = 10.5") as caught:
+        validate_bars(bars)
+    # THEN
+    assert (caught.value.row, caught.value.column) == (2, "high")
+
+
+def test_given_a_low_above_the_open_when_validating_then_the_bar_is_inconsistent(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN open 10, high 11, close 10.5: a low of 10.2 is below the high but above the open
+    bars = _replace(make_bars(_rows(3)), "low", [9.0, 10.2, 9.0], pa.float64())
+    # WHEN
+    with pytest.raises(InvalidBarsError, match=r"low 10.2 is above min\(open, close\)") as caught:
+        validate_bars(bars)
+    # THEN
+    assert (caught.value.row, caught.value.column) == (1, "low")
+
+
+def test_given_two_broken_rules_when_validating_then_the_earlier_row_is_named(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN a negative volume on row 1 and a non-finite open on row 2
+    bars = _replace(make_bars(_rows(3)), "volume", [1, -1, 1], pa.int64())
+    bars = _replace(bars, "open", [10.0, 10.0, float("nan")], pa.float64())
+    # WHEN
+    with pytest.raises(InvalidBarsError) as caught:
+        validate_bars(bars)
+    # THEN rows come first, the rules' order only breaks ties
+    assert (caught.value.row, caught.value.column) == (1, "volume")
+
+
+def test_given_unknown_trade_counts_when_validating_then_nulls_are_kept(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN a trade count known for the first bar only (stores keep such tables)
+    bars = make_bars(_rows(2), trade_count=pa.array([3, None], pa.int64()))
+    # WHEN
+    validated = validate_bars(bars)
+    # THEN
+    assert validated.column("trade_count").to_pylist() == [3, None]
+
+
+def test_given_a_nan_vwap_beside_unknown_ones_when_validating_then_it_is_rejected(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN a null (unknown) vwap on row 0 and a NaN (a broken number) on row 2
+    bars = make_bars(_rows(3), vwap=pa.array([None, 10.2, float("nan")], pa.float64()))
+    # WHEN
+    with pytest.raises(InvalidBarsError, match="vwap is not a finite number") as caught:
+        validate_bars(bars)
+    # THEN
+    assert (caught.value.row, caught.value.column) == (2, "vwap")
 
 
 def test_given_negative_volume_when_validating_then_the_row_is_named(make_bars: MakeBars) -> None:

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from findata.core import BAR_SCHEMA, InvalidBarsError
+from findata.core import BAR_SCHEMA, InvalidBarsError, validate_bars
 from findata.db import BarKind, DuckDBStore, MigratableStore, PostgresStore, Store
 from findata.db._validate import local_midnight
 
@@ -200,6 +200,44 @@ async def test_an_invalid_batch_is_rejected_whole_with_its_row(
     with pytest.raises(InvalidBarsError, match="high") as raised:
         await store.write_bars(bad, source="test")
     assert raised.value.row == 2
+    assert await store.list_symbols() == []
+
+
+async def test_bars_a_store_accepts_and_returns_are_bars_findata_core_accepts(
+    store: MigratableStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN minute bars whose trade count and vwap are known for some bars only
+    bars = make_bars("PART", 4, step=dt.timedelta(minutes=1), vwap=True, trade_count=True)
+    for name, values in (("vwap", [1.5, None, 2.5, None]), ("trade_count", [3, None, 5, None])):
+        kind = bars.schema.field(name).type
+        bars = bars.set_column(bars.schema.get_field_index(name), name, pa.array(values, kind))
+    await store.write_bars(bars, source="test", bar_kind=BarKind.INTRADAY)
+
+    # WHEN what the store returns is validated by findata-core (as resampling does)
+    validated = validate_bars(await store.read_bars(["PART"]))
+
+    # THEN the same rules hold on both sides: unknown values stay unknown
+    assert validated.column("trade_count").to_pylist() == [3, None, 5, None]
+    assert validated.column("vwap").to_pylist() == [1.5, None, 2.5, None]
+
+
+@pytest.mark.parametrize(("bad_symbol_row", "bad_high_row"), [(1, 2), (2, 1)])
+async def test_of_a_bad_symbol_and_a_bad_price_the_earlier_row_is_named(
+    store: MigratableStore, make_bars: BarsFactory, bad_symbol_row: int, bad_high_row: int
+) -> None:
+    # GIVEN a batch with a lower-case symbol on one row and a high below the close on another
+    bars = make_bars("AAA", 4)
+    symbols, highs = bars.column("symbol").to_pylist(), bars.column("high").to_pylist()
+    symbols[bad_symbol_row] = "aaa"
+    highs[bad_high_row] = 0.0
+    bars = bars.set_column(0, "symbol", pa.array(symbols))
+    bars = bars.set_column(bars.schema.get_field_index("high"), "high", pa.array(highs))
+
+    # WHEN it is written / THEN the first problem met reading top to bottom is named
+    with pytest.raises(InvalidBarsError) as raised:
+        await store.write_bars(bars, source="test")
+    assert raised.value.row == min(bad_symbol_row, bad_high_row)
+    assert raised.value.column == ("symbol" if bad_symbol_row < bad_high_row else "high")
     assert await store.list_symbols() == []
 
 

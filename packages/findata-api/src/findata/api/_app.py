@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import gc
-import importlib
 from collections.abc import Mapping
 from typing import Any, Final
 
 from quart import Quart
 
 from findata.api import (
+    _auth,
+    _cors,
     _health,
     _indicators,
     _logging,
     _metrics,
     _openapi,
     _problems,
+    _ratelimit,
     _stocks,
     _store,
 )
@@ -27,9 +29,10 @@ from findata.api._store import StoreGateway
 from findata.core import load_indicator_loops
 from findata.db import Store
 
-# Optional extensions, each a module with ``init_app(app)``, installed in this order
-# after the core hooks (request id, metrics), so they see a request id and are measured.
-EXTENSIONS: Final = ("findata.api._cors", "findata.api._auth", "findata.api._ratelimit")
+# Extensions, each a module with ``init_app(app)``, installed in this order after the core
+# hooks (request id, metrics), so they see a request id and are measured.
+_EXTENSION_MODULES: Final = (_cors, _auth, _ratelimit)
+EXTENSIONS: Final = tuple(module.__name__ for module in _EXTENSION_MODULES)
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | None = None) -> Quart:
@@ -60,7 +63,8 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     _metrics.init_app(app, metrics)
     _problems.init_app(app)
     _store.init_app(app, gateway, settings)
-    _init_extensions(app)
+    for extension in _EXTENSION_MODULES:
+        extension.init_app(app)
 
     app.before_serving(_load_indicator_loops)
     if settings.gc_freeze:
@@ -87,16 +91,3 @@ async def _freeze_startup_heap() -> None:
     it, gen-2 collections over the imported heap showed as p99 latency spikes under load."""
     gc.collect()
     gc.freeze()
-
-
-def _init_extensions(app: Quart) -> None:
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # the extension is not installed; anything else is a bug
-                continue
-            raise
-        init_app = getattr(module, "init_app", None)
-        if init_app is not None:
-            init_app(app)

@@ -1,7 +1,14 @@
-"""``/stocks/indicators``: one TA-Lib-compatible indicator over stored or resampled bars."""
+"""``/stocks/indicators``: one TA-Lib-compatible indicator over stored or resampled bars.
+
+The indicator and its parameters are one OpenAPI object parameter with a schema per
+indicator (``oneOf``, told apart by ``name``), so the document says exactly which
+parameters each indicator takes and within which bounds (ADR 0023). Loading, ranging
+and paging are the series service's; this module computes and caches the values.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 import pyarrow as pa
@@ -13,56 +20,64 @@ from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
 from findata.api._http import cached_rows_response
 from findata.api._params import Parameter, accepts
 from findata.api._problems import invalid_parameter
-from findata.api._series import (
-    SeriesQuery,
-    local_time,
-    paginate,
-    period_range,
-    resample_for,
-    resolve_range,
-    select_range,
-)
-from findata.api._state import AppState
-from findata.api._stocks import SERIES_PARAMETERS, next_page_query, open_series_request
+from findata.api._query import SERIES_PARAMETERS, SERIES_RESPONSES, SeriesQuery
+from findata.api._series import SeriesService, local_time
+from findata.api._series_request import next_page_query, open_series_request
 from findata.core import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
+from findata.core.columns import PERIOD_START, SYMBOL, TIMESTAMP
 from findata.db import SymbolInfo
 
 blueprint = Blueprint("indicators", __name__, url_prefix="/stocks")
 
 
-def _indicator_parameters() -> tuple[Parameter, ...]:
-    """One query parameter per indicator parameter name, documented from the registry."""
-    by_name: dict[str, list[tuple[IndicatorSpec, ParameterSpec]]] = {}
-    for spec in INDICATORS.values():
-        for parameter in spec.parameters:
-            by_name.setdefault(parameter.name, []).append((spec, parameter))
-    documented = []
-    for name, uses in by_name.items():
-        first = uses[0][1]
-        schema: dict[str, Any] = {"type": first.kind}
-        if first.choices:
-            schema["enum"] = list(first.choices)
-        defaults = "; ".join(f"{spec.name}: {parameter.default}" for spec, parameter in uses)
-        documented.append(
-            Parameter(name, f"{first.description} Defaults (TA-Lib's): {defaults}.", schema)
-        )
-    return tuple(documented)
+def _parameter_schema(parameter: ParameterSpec) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": parameter.kind,
+        "description": parameter.description,
+        "default": parameter.default,
+    }
+    if parameter.choices:
+        schema["enum"] = list(parameter.choices)
+    if parameter.minimum is not None:
+        schema["minimum"] = parameter.minimum
+    if parameter.maximum is not None:
+        schema["maximum"] = parameter.maximum
+    return schema
 
 
-INDICATOR_PARAMETERS: Final = _indicator_parameters()
-NAME_PARAMETER: Final = Parameter(
-    "name",
-    "The indicator.",
-    {"type": "string", "enum": sorted(INDICATORS)},
+def _indicator_schema(spec: IndicatorSpec) -> dict[str, Any]:
+    """The query parameters one indicator takes: ``name`` and its own, nothing else."""
+    return {
+        "title": spec.name,
+        "description": spec.description,
+        "type": "object",
+        "properties": {
+            "name": {"const": spec.name},
+            **{parameter.name: _parameter_schema(parameter) for parameter in spec.parameters},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+
+
+INDICATOR_PARAMETER: Final = Parameter(
+    "indicator",
+    "`name` (the indicator, case-insensitive) and the parameters that indicator takes, "
+    "each with TA-Lib's default when left out.",
+    {"type": "object", "oneOf": [_indicator_schema(spec) for spec in INDICATORS.values()]},
     required=True,
+    members=(
+        "name",
+        *dict.fromkeys(p.name for spec in INDICATORS.values() for p in spec.parameters),
+    ),
 )
 _OUTPUTS: Final = sorted({output for spec in INDICATORS.values() for output in spec.outputs})
 INDICATOR_ROW: Final = {
     "type": "object",
-    "required": ["symbol", "period_start"],
+    "required": [SYMBOL, PERIOD_START],
     "properties": {
-        "symbol": {"type": "string"},
-        "period_start": {"type": "string"},
+        SYMBOL: {"type": "string"},
+        PERIOD_START: {"type": "string"},
         **{output: {"type": "number"} for output in _OUTPUTS},
     },
 }
@@ -70,13 +85,12 @@ INDICATOR_ROW: Final = {
 
 @blueprint.get("/indicators/<symbol>")
 @accepts(
-    NAME_PARAMETER,
-    *INDICATOR_PARAMETERS,
+    INDICATOR_PARAMETER,
     *SERIES_PARAMETERS,
     FORMAT_PARAMETER,
     media_types=ALL_MEDIA_TYPES,
     tag="stocks",
-    responses={404: "Unknown symbol."},
+    responses=SERIES_RESPONSES,
     row_schema=INDICATOR_ROW,
 )
 async def indicator(symbol: str) -> ResponseReturnValue:
@@ -90,23 +104,17 @@ async def indicator(symbol: str) -> ResponseReturnValue:
     """
     spec, params = _parse_indicator(request.args)
     series = await open_series_request(symbol)
-    state, info, query, version = series.state, series.info, series.query, series.version
+    service, info, query = series.service, series.info, series.query
 
     async def produce() -> tuple[pa.Table, str | None]:
-        values = await _indicator_values(state, info, query, spec, params, version)
-        bounds = (
-            resolve_range(query, info.timezone)
-            if query.frequency is None
-            else period_range(query, info.timezone, query.frequency, query.interval or 1)
-        )
-        selected = select_range(values, "period_start", bounds)
-        page = paginate(selected, "period_start", query)
+        values = await _indicator_values(service, info, query, spec, params)
+        page = service.page(service.select(values, PERIOD_START, info, query), query)
         return page.rows, next_page_query(page.next_cursor)
 
-    return await cached_rows_response(state, version, series.output, produce)
+    return await cached_rows_response(series.state, series.version, series.output, produce)
 
 
-def _parse_indicator(args: Any) -> tuple[IndicatorSpec, dict[str, Any]]:
+def _parse_indicator(args: Mapping[str, str]) -> tuple[IndicatorSpec, dict[str, Any]]:
     raw = args.get("name")
     if raw is None:
         raise invalid_parameter(
@@ -117,46 +125,32 @@ def _parse_indicator(args: Any) -> tuple[IndicatorSpec, dict[str, Any]]:
         raise invalid_parameter(
             "name", f"unknown indicator {raw!r}", value=raw, allowed=sorted(INDICATORS)
         )
-    given = {
-        parameter.name: args[parameter.name]
-        for parameter in INDICATOR_PARAMETERS
-        if parameter.name in args
-    }
+    given = {name: args[name] for name in INDICATOR_PARAMETER.members[1:] if name in args}
     return spec, spec.resolve(given)
 
 
 async def _indicator_values(
-    state: AppState,
+    service: SeriesService,
     info: SymbolInfo,
     query: SeriesQuery,
     spec: IndicatorSpec,
     params: dict[str, Any],
-    version: str,
 ) -> pa.Table:
     """The indicator over the whole history, defined rows only, keyed by ``period_start``."""
-    key = (
-        "indicator",
-        info.symbol,
-        query.frequency,
-        query.interval,
-        spec.name,
-        tuple(sorted(params.items())),
-        version,
-    )
 
     async def compute() -> pa.Table:
         if query.frequency is None:
-            bars = await state.store.read_bars(info.symbol, None, None)
+            bars = await service.bars(info)
             computed = compute_indicator(bars, spec.name, params, timezone=info.timezone)
-            time = local_time(computed["timestamp"], info)
+            time = local_time(computed[TIMESTAMP], info)
         else:
-            periods = await resample_for(state, info, query.frequency, query.interval or 1, version)
+            periods = await service.periods(info, query.frequency, query.interval or 1)
             computed = compute_indicator(periods, spec.name, params, timezone=info.timezone)
-            time = computed["period_start"]
+            time = computed[PERIOD_START]
         values = pa.table(
             {
-                "symbol": computed["symbol"],
-                "period_start": time,
+                SYMBOL: computed[SYMBOL],
+                PERIOD_START: time,
                 **{output: computed[output] for output in spec.outputs},
             }
         )
@@ -164,8 +158,8 @@ async def _indicator_values(
         for output in spec.outputs:
             valid = pc.is_valid(values[output])
             defined = valid if defined is None else pc.and_(defined, valid)
-        if defined is not None:
-            values = values.filter(defined)
-        return values
+        return values if defined is None else values.filter(defined)
 
-    return await state.caches.table_or_compute(key, compute)
+    params_key = tuple(sorted(params.items()))
+    key = ("indicator", info.symbol, query.frequency, query.interval, spec.name, params_key)
+    return await service.cached(key, compute)

@@ -60,18 +60,21 @@ def build_openapi(app: Quart) -> dict[str, Any]:
         if endpoint is None or "GET" not in (rule.methods or ()):
             continue
         path = _PATH_ARGUMENT.sub(r"{\1}", rule.rule)
+        declared = {p.name: p for p in endpoint.parameters if p.location == "path"}
         path_parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            declared[name].openapi()
+            if name in declared
+            else {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in sorted(rule.arguments)
         ]
+        query_parameters = [p.openapi() for p in endpoint.parameters if p.location == "query"]
         paths[path] = {
             "get": {
                 "operationId": rule.endpoint.replace(".", "_"),
                 "summary": endpoint.summary,
                 "description": endpoint.description,
                 "tags": [endpoint.tag],
-                "parameters": path_parameters
-                + [parameter.openapi() for parameter in endpoint.parameters],
+                "parameters": path_parameters + query_parameters,
                 "responses": _responses(endpoint),
             }
         }

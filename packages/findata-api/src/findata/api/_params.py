@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 from quart import request
 
@@ -25,21 +25,39 @@ _MAX_NAMED: Final = 20  # unknown names echoed back at most
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Parameter:
-    """One query parameter: its name, JSON Schema and a description for OpenAPI."""
+    """One parameter: its name, JSON Schema and a description for OpenAPI.
+
+    ``members`` makes it an object whose properties are query parameters of their own
+    (OpenAPI's exploded ``form`` style): one schema can then say what a set of
+    parameters accepts together (``interval`` needs ``frequency``; each indicator's own
+    parameters), which separate parameters cannot.
+    """
 
     name: str
     description: str
     schema: Mapping[str, Any]
     required: bool = False
+    members: tuple[str, ...] = ()
+    location: Literal["query", "path"] = "query"
+
+    @property
+    def query_names(self) -> tuple[str, ...]:
+        """The names this parameter takes in a query string."""
+        if self.location != "query":
+            return ()
+        return self.members or (self.name,)
 
     def openapi(self) -> dict[str, Any]:
-        return {
+        described: dict[str, Any] = {
             "name": self.name,
-            "in": "query",
-            "required": self.required,
+            "in": self.location,
+            "required": self.required or self.location == "path",
             "description": self.description,
             "schema": dict(self.schema),
         }
+        if self.members:
+            described.update(style="form", explode=True)
+        return described
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,8 +80,8 @@ def accepts(
     responses: Mapping[int, str] | None = None,
     row_schema: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    """Declare a view's query parameters (and its docs); reject any other parameter with 400."""
-    known = frozenset(parameter.name for parameter in parameters)
+    """Declare a view's parameters (and its docs); reject any other query parameter with 400."""
+    known = frozenset(name for parameter in parameters for name in parameter.query_names)
 
     def decorate(view: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         @functools.wraps(view)

@@ -2,65 +2,52 @@
 
 from __future__ import annotations
 
-import dataclasses
-import urllib.parse
 from typing import Final
 
 import pyarrow as pa
-from quart import Blueprint, request
+from quart import Blueprint
 from quart.typing import ResponseReturnValue
 
-from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER, OutputFormat, negotiate
+from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER, negotiate
 from findata.api._http import cached_rows_response
 from findata.api._params import accepts
-from findata.api._series import (
-    SeriesQuery,
-    load_rows,
-    not_found,
-    paginate,
-    parse_series_query,
-    parse_symbol,
-    series_parameters,
-)
-from findata.api._settings import Settings
-from findata.api._state import AppState, app_state
-from findata.db import SymbolInfo
+from findata.api._query import SERIES_PARAMETERS, SERIES_RESPONSES
+from findata.api._series import DATE
+from findata.api._series_request import next_page_query, open_series_request
+from findata.api._state import app_state
+from findata.core.columns import CLOSE, HIGH, LOW, OPEN, PERIOD_START, SYMBOL, TIMESTAMP, VOLUME
 
 blueprint = Blueprint("stocks", __name__, url_prefix="/stocks")
-
-# Documented with the default limits; the running app checks its own settings.
-_DEFAULTS: Final = Settings()
-SERIES_PARAMETERS: Final = series_parameters(_DEFAULTS.default_limit, _DEFAULTS.max_limit)
 
 _NUMBER: Final = {"type": "number"}
 _INTEGER: Final = {"type": "integer"}
 SERIES_ROW: Final = {
     "type": "object",
-    "required": ["symbol", "open", "high", "low", "close", "volume"],
+    "required": [SYMBOL, OPEN, HIGH, LOW, CLOSE, VOLUME],
     "properties": {
-        "symbol": {"type": "string"},
-        "period_start": {
+        SYMBOL: {"type": "string"},
+        PERIOD_START: {
             "type": "string",
             "description": "With `frequency`: `YYYY-MM-DD` for Daily and longer, an ISO 8601 "
             "timestamp with offset for Minute and Hourly.",
         },
-        "date": {"type": "string", "format": "date", "description": "Stored daily bars."},
-        "timestamp": {
+        DATE: {"type": "string", "format": "date", "description": "Stored daily bars."},
+        TIMESTAMP: {
             "type": "string",
             "format": "date-time",
             "description": "Stored intraday bars, in the exchange time zone.",
         },
-        "open": _NUMBER,
-        "high": _NUMBER,
-        "low": _NUMBER,
-        "close": _NUMBER,
-        "volume": _INTEGER,
+        OPEN: _NUMBER,
+        HIGH: _NUMBER,
+        LOW: _NUMBER,
+        CLOSE: _NUMBER,
+        VOLUME: _INTEGER,
     },
 }
 SYMBOL_ROW: Final = {
     "type": "object",
     "properties": {
-        "symbol": {"type": "string"},
+        SYMBOL: {"type": "string"},
         "first_bar": {"type": "string", "format": "date-time"},
         "last_bar": {"type": "string", "format": "date-time"},
         "bar_count": _INTEGER,
@@ -87,7 +74,7 @@ async def symbols() -> ResponseReturnValue:
         infos = await state.store.list_symbols()
         rows = pa.table(
             {
-                "symbol": pa.array([info.symbol for info in infos], pa.string()),
+                SYMBOL: pa.array([info.symbol for info in infos], pa.string()),
                 "first_bar": pa.array(
                     [info.first_bar for info in infos], pa.timestamp("us", "UTC")
                 ),
@@ -109,7 +96,7 @@ async def symbols() -> ResponseReturnValue:
     FORMAT_PARAMETER,
     media_types=ALL_MEDIA_TYPES,
     tag="stocks",
-    responses={404: "Unknown symbol."},
+    responses=SERIES_RESPONSES,
     row_schema=SERIES_ROW,
 )
 async def time_series(symbol: str) -> ResponseReturnValue:
@@ -122,48 +109,10 @@ async def time_series(symbol: str) -> ResponseReturnValue:
     `start`/`end` select whole periods, so a period's values never depend on the range.
     """
     series = await open_series_request(symbol)
-    state, info, query, version = series.state, series.info, series.query, series.version
+    service, query = series.service, series.query
 
     async def produce() -> tuple[pa.Table, str | None]:
-        rows, column = await load_rows(state, info, query, version)
-        page = paginate(rows, column, query)
+        page = service.page(await service.rows([series.info], query), query)
         return page.rows, next_page_query(page.next_cursor)
 
-    return await cached_rows_response(state, version, series.output, produce)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SeriesRequest:
-    """What every per-symbol series endpoint resolves before computing anything."""
-
-    output: OutputFormat
-    state: AppState
-    query: SeriesQuery
-    info: SymbolInfo
-    version: str
-
-
-async def open_series_request(symbol: str) -> SeriesRequest:
-    """Negotiate the format, parse the series parameters and the symbol, read the data
-    version, and answer 404 for an unknown symbol — in that order, for every endpoint."""
-    output = negotiate()
-    state = app_state()
-    settings = state.settings
-    query = parse_series_query(
-        request.args, default_limit=settings.default_limit, max_limit=settings.max_limit
-    )
-    symbol = parse_symbol(symbol)
-    version = await state.store.data_version()
-    info = await state.store.get_symbol(symbol)
-    if info is None:
-        raise not_found(symbol)
-    return SeriesRequest(output, state, query, info, version)
-
-
-def next_page_query(cursor: str | None) -> str | None:
-    """This request's query string with ``cursor`` replaced, or None on the last page."""
-    if cursor is None:
-        return None
-    args = {name: value for name, value in request.args.items() if name != "cursor"}
-    args["cursor"] = cursor
-    return urllib.parse.urlencode(args)
+    return await cached_rows_response(series.state, series.version, series.output, produce)

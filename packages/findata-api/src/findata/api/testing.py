@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
+from findata.core.columns import SYMBOL, TIMESTAMP
 from findata.db import BarKind, StoreUnavailableError, SymbolInfo
 
 __all__ = ["MemoryStore"]
@@ -59,10 +60,10 @@ class MemoryStore:
         if not tables:
             return BAR_SCHEMA.empty_table()
         bars = pa.concat_tables(tables)
-        stamps = bars["timestamp"]
+        stamps = bars[TIMESTAMP]
         if start is not None:
             bars = bars.filter(pc.greater_equal(stamps, pa.scalar(start, stamps.type)))
-            stamps = bars["timestamp"]
+            stamps = bars[TIMESTAMP]
         if end is not None:
             bars = bars.filter(pc.less_equal(stamps, pa.scalar(end, stamps.type)))
         return bars
@@ -77,16 +78,16 @@ class MemoryStore:
     ) -> int:
         self._check()
         bars = bars.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
-        for symbol in pc.unique(bars["symbol"]).to_pylist():
-            new = bars.filter(pc.equal(bars["symbol"], symbol))
+        for symbol in pc.unique(bars[SYMBOL]).to_pylist():
+            new = bars.filter(pc.equal(bars[SYMBOL], symbol))
             if symbol in self._bars:
                 old = self._bars[symbol]
-                kept = old.filter(pc.invert(pc.is_in(old["timestamp"], new["timestamp"])))
+                kept = old.filter(pc.invert(pc.is_in(old[TIMESTAMP], new[TIMESTAMP])))
                 new = pa.concat_tables([kept, new])
             else:
                 kind = bar_kind or _guess_kind(new, timezone or DEFAULT_TIMEZONE)
                 self._meta[symbol] = (timezone or DEFAULT_TIMEZONE, source, kind)
-            self._bars[symbol] = new.sort_by("timestamp")
+            self._bars[symbol] = new.sort_by(TIMESTAMP)
         self._version += 1
         return int(bars.num_rows)
 
@@ -99,8 +100,8 @@ class MemoryStore:
         timezone, source, kind = self._meta[symbol]
         return SymbolInfo(
             symbol=symbol,
-            first_bar=bars["timestamp"][0].as_py(),
-            last_bar=bars["timestamp"][-1].as_py(),
+            first_bar=bars[TIMESTAMP][0].as_py(),
+            last_bar=bars[TIMESTAMP][-1].as_py(),
             bar_count=bars.num_rows,
             timezone=timezone,
             source=source,
@@ -114,6 +115,6 @@ class MemoryStore:
 
 def _guess_kind(bars: pa.Table, timezone: str) -> BarKind:
     """Daily when every bar starts at local midnight, as the bar contract puts daily bars."""
-    times = pc.cast(bars["timestamp"], pa.timestamp("us", tz=timezone))
+    times = pc.cast(bars[TIMESTAMP], pa.timestamp("us", tz=timezone))
     midnight = pc.all(pc.and_(pc.equal(pc.hour(times), 0), pc.equal(pc.minute(times), 0))).as_py()
     return BarKind.DAILY if midnight else BarKind.INTRADAY

@@ -1,14 +1,17 @@
 """findata-core: OHLCV resampling and TA-Lib-compatible indicators on Arrow tables.
 
 Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` checks and
-normalises bars, :func:`resample` aggregates them into calendar buckets of the
-exchange's time zone, :func:`compute_indicator` computes any indicator of
-:data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
-:mod:`findata.core.calendars` knows exchanges' sessions (from ``exchange_calendars``,
-imported on first use): the market clock, regular-hours bars and coverage reports.
+normalises bars (:func:`check_bar_values` is its value rules alone, shared with the
+stores), :func:`resample` aggregates them into calendar buckets of the exchange's time
+zone and :func:`period_starts` names the bucket of any instant, :func:`compute_indicator`
+computes any indicator of :data:`INDICATORS` per symbol. The numpy kernels behind the
+indicators are public too. :mod:`findata.core.calendars` knows exchanges' sessions (from
+``exchange_calendars``, imported on first use): the market clock, regular-hours bars and
+coverage reports.
 """
 
 from findata.core import calendars, columns
+from findata.core._bar_checks import check_bar_values
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core._kernels import (
@@ -25,6 +28,7 @@ from findata.core._kernels import (
     vwap,
     wma,
 )
+from findata.core._periods import period_starts
 from findata.core._resample import resample, resampled_schema
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
@@ -59,6 +63,7 @@ __all__ = [
     "atr",
     "bbands",
     "calendars",
+    "check_bar_values",
     "columns",
     "compute_indicator",
     "coverage",
@@ -67,6 +72,7 @@ __all__ = [
     "load_indicator_loops",
     "macd",
     "obv",
+    "period_starts",
     "regular_session_mask",
     "resample",
     "resampled_schema",

@@ -36,13 +36,15 @@ class InvalidParameterError(FindataError, ValueError):
 
 
 class InvalidBarsError(FindataError, ValueError):
-    """Input bars break the OHLCV contract (missing columns, unsorted, high < low...).
+    """Input bars break the bar contract (missing columns, unsorted, high below open...).
 
-    ``row`` is the zero-based row index of the first offending row when one can be named.
+    ``message`` says what is wrong; ``row`` is the zero-based index of the first offending
+    row when one can be named (``str(error)`` starts with it), so a caller that knows
+    better coordinates (a file and line) can use ``message`` with its own.
     """
 
     def __init__(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message if row is None else f"row {row}: {message}")
         self.message = message
         self.row = row
         self.column = column

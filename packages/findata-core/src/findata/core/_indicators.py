@@ -140,12 +140,6 @@ class IndicatorSpec:
                     allowed=tuple(by_name),
                 )
             resolved[name] = parameter.parse(value)
-        if self.name == "macd" and int(resolved["slow"]) <= int(resolved["fast"]):
-            raise InvalidParameterError(
-                "slow",
-                f"slow ({resolved['slow']}) must be greater than fast ({resolved['fast']})",
-                value=resolved["slow"],
-            )
         return resolved
 
 
@@ -197,7 +191,7 @@ _SPECS = (
         "Moving Average Convergence/Divergence with TA-Lib's seeding (TA-Lib MACD).",
         (
             _period("fast", 12, "Period of the fast EMA."),
-            _period("slow", 26, "Period of the slow EMA; greater than fast."),
+            _period("slow", 26, "Period of the slow EMA (swapped with a longer fast, as TA-Lib)."),
             _period("signal", 9, "Period of the signal EMA of the MACD line.", minimum=1),
             _SERIES,
         ),

@@ -114,15 +114,13 @@ def macd(
 
     As in TA-Lib, both EMAs are seeded at bar ``slow - 1`` (the fast one with the mean of
     its last ``fast`` values), the signal EMA with the mean of the first ``signal`` MACD
-    values, and all three outputs start together at bar ``slow + signal - 2``.
+    values, and all three outputs start together at bar ``slow + signal - 2``; a ``slow``
+    shorter than ``fast`` is swapped with it, and equal periods give a zero line.
     """
     fast = _period("fast", fast, 2)
     slow = _period("slow", slow, 2)
     signal = _period("signal", signal)
-    if slow <= fast:
-        raise InvalidParameterError(
-            "slow", f"slow ({slow}) must be greater than fast ({fast})", value=slow
-        )
+    fast, slow = min(fast, slow), max(fast, slow)
     result: tuple[F64, F64, F64] = _loops().macd(_as_float(values), fast, slow, signal)
     return result
 

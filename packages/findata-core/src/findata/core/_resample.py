@@ -10,14 +10,23 @@ else from every row's bucket (docs/decisions/0001-resampling-with-numpy-runs-not
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from findata.core._errors import InvalidBarsError, InvalidParameterError
+from findata.core._errors import InvalidBarsError
 from findata.core._parallel import run_all
+from findata.core._periods import (
+    calendar_bucket_of,
+    calendar_bucket_starts,
+    check_interval,
+    floor,
+    intraday_step,
+)
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import PreparedBars, prepare_bars
@@ -37,17 +46,8 @@ from findata.core.columns import (
 I64 = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]
 
-MAX_INTERVAL = 1_000_000
-"""Largest ``interval`` accepted (a million minutes is ~2 years; keeps bucket arithmetic
-far from int64 overflow)."""
-_MICROS_PER_MINUTE = 60_000_000
-_MICROS_PER_HOUR = 60 * _MICROS_PER_MINUTE
-_FIRST_MONDAY = 4
-"""1970-01-05, the Monday that anchors N-week buckets, in days since the epoch."""
 _SEARCH_COST = 8
 """Binary search of bucket edges beats bucketing every row while edges < rows / this."""
-_MONTH_SPANS = {Frequency.MONTHLY: 1, Frequency.QUARTERLY: 3, Frequency.ANNUAL: 12}
-"""Months per calendar bucket of interval 1."""
 
 
 @functools.lru_cache(maxsize=256)
@@ -68,7 +68,7 @@ def resampled_schema(
     if vwap:
         fields.append(pa.field(VWAP, pa.float64()))
     if trade_count:
-        fields.append(pa.field(TRADE_COUNT, pa.int64(), nullable=False))
+        fields.append(pa.field(TRADE_COUNT, pa.int64()))
     return pa.schema(fields)
 
 
@@ -85,8 +85,9 @@ def resample(
     Monday, months, quarters and years on their first day; N-period buckets count from
     a fixed epoch (1970-01-01, weeks from Monday 1970-01-05) so a bucket never depends
     on the range asked for. open is the first open, high the max, low the min, close the
-    last close, volume and trade_count sums, vwap the volume-weighted mean of the bars'
-    vwap (null when the bucket traded nothing, or a bar that traded has no vwap). Buckets
+    last close, volume and trade_count sums (trade_count null when a bar's count is
+    unknown), vwap the volume-weighted mean of the bars' vwap (null when the bucket traded
+    nothing, or a bar that traded has no vwap). Buckets
     without bars are omitted. Intraday buckets around clock changes: see
     docs/decisions/0002-wall-clock-buckets-across-dst.md.
 
@@ -95,7 +96,7 @@ def resample(
     longer, a ``timestamp[us, tz=timezone]`` for Minute and Hourly.
     """
     frequency = Frequency.parse(frequency)
-    interval = _check_interval(interval)
+    interval = check_interval(interval)
     prepared = prepare_bars(bars)
     if prepared.time_column != TIMESTAMP:
         raise InvalidBarsError(
@@ -113,7 +114,7 @@ def resample(
     times = prepared.times
     zone = offset_table(timezone, *_time_span(prepared))
     if frequency.is_intraday:
-        groups = _intraday_groups(prepared, zone, _step(interval, frequency))
+        groups = _intraday_groups(prepared, zone, intraday_step(interval, frequency))
     else:
         groups = _calendar_groups(prepared, zone, interval, frequency)
     if groups is None:
@@ -132,21 +133,6 @@ def resample(
     keys = keys[order]
     starts = _bucket_starts(keys, prepared.symbol_starts)
     return _aggregate(prepared, starts, keys[starts], order, schema)
-
-
-def _check_interval(interval: object) -> int:
-    if isinstance(interval, bool) or not isinstance(interval, int | np.integer):
-        raise InvalidParameterError(
-            "interval", f"interval must be a positive integer, not {interval!r}", value=interval
-        )
-    if not 1 <= interval <= MAX_INTERVAL:
-        raise InvalidParameterError(
-            "interval",
-            f"interval must be an integer from 1 to {MAX_INTERVAL}, not {interval}",
-            value=interval,
-            allowed=f"integer in [1, {MAX_INTERVAL}]",
-        )
-    return int(interval)
 
 
 def _within_symbol(flags: npt.NDArray[np.bool_], block_starts: Index) -> npt.NDArray[np.bool_]:
@@ -174,17 +160,6 @@ def _run_starts(changed: npt.NDArray[np.bool_], symbol_starts: Index) -> Index:
 def _bucket_starts(keys: I64, symbol_starts: Index) -> Index:
     """Rows that start a group, given every row's (sorted) bucket key."""
     return _run_starts(keys[1:] != keys[:-1], symbol_starts)
-
-
-def _floor(values: I64, step: int) -> I64:
-    """Round down to a multiple of ``step`` (``//`` is several times faster than ``%``)."""
-    floored: I64 = values // step * step
-    return floored
-
-
-def _step(interval: int, frequency: Frequency) -> int:
-    """Length of an intraday bucket on the wall clock, in microseconds."""
-    return interval * (_MICROS_PER_MINUTE if frequency is Frequency.MINUTE else _MICROS_PER_HOUR)
 
 
 def _time_span(prepared: PreparedBars) -> tuple[int, int]:
@@ -241,7 +216,7 @@ def _intraday_groups(
     if len(boundaries) > 1:  # a jump can coincide with a wall-clock multiple
         boundaries = boundaries[np.concatenate(([True], boundaries[1:] != boundaries[:-1]))]
     first_array = np.array([first], dtype=np.int64)
-    first_key = zone.bucket_starts(_floor(zone.local(first_array), step), first_array, step)
+    first_key = zone.bucket_starts(floor(zone.local(first_array), step), first_array, step)
     return _search_groups(prepared, boundaries, np.concatenate((first_key, boundaries)))
 
 
@@ -253,7 +228,7 @@ def _bucket_runs(
     times, symbol_starts = prepared.times, prepared.symbol_starts
     buckets = zone.local(times, symbol_starts)
     if frequency.is_intraday:
-        step = _step(interval, frequency)
+        step = intraday_step(interval, frequency)
         buckets //= step
         changed = buckets[1:] != buckets[:-1]
         # A clock change inside a bucket splits the run.
@@ -275,7 +250,7 @@ def _bucket_runs(
         return runs, keys
     buckets //= MICROS_PER_DAY
     runs = _run_starts(buckets[1:] != buckets[:-1], symbol_starts)
-    return runs, _calendar_bucket_of(buckets[runs], interval, frequency)
+    return runs, calendar_bucket_of(buckets[runs], interval, frequency)
 
 
 def _per_row_groups(
@@ -298,41 +273,6 @@ def _per_row_groups(
     return runs[first_of_group], keys[first_of_group]
 
 
-def _calendar_bucket_of(days: I64, interval: int, frequency: Frequency) -> I64:
-    """The start (days since epoch) of the calendar bucket holding each local date."""
-    if frequency is Frequency.DAILY:
-        return days if interval == 1 else _floor(days, interval)
-    if frequency is Frequency.WEEKLY:
-        return _floor(days - _FIRST_MONDAY, 7 * interval) + _FIRST_MONDAY
-    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
-    months = _floor(months, _MONTH_SPANS[frequency] * interval)
-    starts: I64 = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    return starts
-
-
-def _calendar_bucket_starts(
-    first_day: int, last_day: int, interval: int, frequency: Frequency
-) -> I64:
-    """Start (days since epoch) of every calendar bucket from the one holding
-    ``first_day`` to the one holding ``last_day``."""
-    if frequency is Frequency.DAILY:
-        return np.arange(first_day // interval * interval, last_day + 1, interval, dtype=np.int64)
-    if frequency is Frequency.WEEKLY:
-        step = 7 * interval
-        first = (first_day - _FIRST_MONDAY) // step * step + _FIRST_MONDAY
-        return np.arange(first, last_day + 1, step, dtype=np.int64)
-    span = _MONTH_SPANS[frequency] * interval
-    first_month, last_month = (
-        np.array([first_day, last_day])
-        .astype("datetime64[D]")
-        .astype("datetime64[M]")
-        .astype(np.int64)
-    )
-    months = np.arange(first_month // span * span, last_month + 1, span)
-    days: I64 = months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
-    return days
-
-
 def _calendar_groups(
     prepared: PreparedBars, zone: OffsetTable, interval: int, frequency: Frequency
 ) -> tuple[Index, I64] | None:
@@ -345,7 +285,7 @@ def _calendar_groups(
     first_utc, last_utc = _time_span(prepared)
     local_ends = zone.local(np.array([first_utc, last_utc], dtype=np.int64))
     first_day, last_day = (int(day) for day in local_ends // MICROS_PER_DAY)
-    bucket_days = _calendar_bucket_starts(first_day, last_day, interval, frequency)
+    bucket_days = calendar_bucket_starts(first_day, last_day, interval, frequency)
     if len(prepared.symbol_starts) * len(bucket_days) * _SEARCH_COST > prepared.num_rows:
         return None
     if not zone.dates_are_monotonic:
@@ -423,8 +363,26 @@ def _aggregate(
             mean = reduce(np.add, np.nan_to_num(prices) * weights) / traded
         arrays[VWAP] = pa.array(mean, mask=unknown | (traded == 0))
     if TRADE_COUNT in schema.names:
-        arrays[TRADE_COUNT] = pa.array(reduce(np.add, column(TRADE_COUNT)))
+        arrays[TRADE_COUNT] = _trade_counts(prepared, order, reduce)
     return pa.Table.from_pydict(arrays, schema=schema)
+
+
+def _trade_counts(
+    prepared: PreparedBars,
+    order: Index | None,
+    reduce: Callable[[np.ufunc, npt.NDArray[Any]], npt.NDArray[Any]],
+) -> pa.Array:
+    """Each bucket's trade count: the sum, unknown (null) when a bar's count is."""
+    counts = prepared.table.column(TRADE_COUNT)
+    if counts.null_count == 0:
+        values = prepared.ints(TRADE_COUNT)
+        return pa.array(reduce(np.add, values if order is None else values[order]))
+    known = counts.is_valid().to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(counts, 0).to_numpy()
+    if order is not None:
+        known, filled = known[order], filled[order]
+    unknown = reduce(np.add, (~known).astype(np.int64)) > 0
+    return pa.array(reduce(np.add, filled), mask=unknown)
 
 
 _STRIDED_MAX_SIZE = 8

@@ -103,8 +103,10 @@ def offset_table(timezone: str, first_micros: int, last_micros: int) -> OffsetTa
     (with a year of margin either side, for buckets that begin before the first bar);
     cached, so repeated calls cost a dictionary lookup."""
     zone_info(timezone)
-    first_year = max(_MIN_YEAR, _approximate_year(first_micros) - 1)
-    last_year = min(_MAX_YEAR, _approximate_year(last_micros) + 1)
+    # Instants outside the years zoneinfo can probe keep the offset at the nearest year's
+    # edge (the zone's local mean time before year 2, its last rule after 9998).
+    first_year = min(max(_MIN_YEAR, _approximate_year(first_micros) - 1), _MAX_YEAR)
+    last_year = max(min(_MAX_YEAR, _approximate_year(last_micros) + 1), first_year)
     return _offset_table(timezone, first_year, last_year)
 
 

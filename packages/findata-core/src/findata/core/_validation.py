@@ -8,7 +8,6 @@ zero-based input row, never a NaN or a silently dropped row downstream.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +18,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import _parallel
+from findata.core._bar_checks import check_values
 from findata.core._errors import InvalidBarsError
 from findata.core.columns import (
-    HIGH,
-    LOW,
+    OPTIONAL_BAR_COLUMNS,
     PERIOD_START,
     PRICE_COLUMNS,
     SYMBOL,
@@ -93,9 +92,10 @@ def validate_bars(bars: pa.Table) -> pa.Table:
     (``period_start``: a date or a timezone-aware instant). Columns are cast to the
     canonical types of :data:`~findata.core.BAR_SCHEMA` (losslessly, or not at all),
     unknown columns are dropped and rows are ordered by symbol with each symbol's rows
-    kept in input order. Raises :class:`InvalidBarsError` naming the first offending
-    row and column: missing or null values, non-finite prices, ``high < low``, negative
-    volume, and timestamps that are not strictly increasing within a symbol.
+    kept in input order. Raises :class:`InvalidBarsError` naming the offending row and
+    column: missing columns, lossy casts, a value rule of :func:`check_bar_values`
+    (nulls, non-finite prices, a high below the open or close or a low above them,
+    negative counts), and timestamps not strictly increasing within a symbol.
     """
     return prepare_bars(bars).table
 
@@ -114,11 +114,12 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
         columns[name] = _cast(bars, present, name, pa.float64())
     columns[VOLUME] = _cast(bars, present, VOLUME, pa.int64())
     if VWAP in present:
-        columns[VWAP] = _cast(bars, present, VWAP, pa.float64(), nullable=True)
+        columns[VWAP] = _cast(bars, present, VWAP, pa.float64())
     if TRADE_COUNT in present:
         columns[TRADE_COUNT] = _cast(bars, present, TRADE_COUNT, pa.int64())
     schema = pa.schema(
-        pa.field(name, column.type, nullable=name == VWAP) for name, column in columns.items()
+        pa.field(name, column.type, nullable=name in OPTIONAL_BAR_COLUMNS)
+        for name, column in columns.items()
     )
     table = pa.Table.from_arrays(list(columns.values()), schema=schema)
     if table.num_rows == 0:
@@ -130,17 +131,14 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     for name in (TRADE_COUNT, VWAP):
         if name in columns:
             arrays[name] = _to_numpy(table.column(name))
+    check_values(table, arrays)
     times = _to_numpy(table.column(time_column)).view(np.int64)
     symbol_tasks = _change_tasks(
         table.column(SYMBOL), 2 if rows >= _parallel.PARALLEL_MIN_ROWS else 1
     )
-    tasks: list[Callable[[], Any]] = [
-        *_value_checks(table, arrays),
-        *symbol_tasks,
-        lambda: _steps_back(times),
-    ]
+    tasks: list[Callable[[], Any]] = [*symbol_tasks, lambda: _steps_back(times)]
     results = _parallel.run_all(tasks, rows)
-    symbol_starts = _run_starts(results[-1 - len(symbol_tasks) : -1])
+    symbol_starts = _run_starts(results[:-1])
     steps_back = results[-1]
     order = None
     if not _sorted_by_symbol(table.column(SYMBOL), symbol_starts):
@@ -173,22 +171,13 @@ def _column(bars: pa.Table, present: frozenset[str], name: str) -> pa.ChunkedArr
     return bars.column(name)
 
 
-def _first_null(column: pa.ChunkedArray) -> int:
-    return int(np.flatnonzero(_to_numpy(pc.is_null(column)))[0])
-
-
 def _cast(
     bars: pa.Table,
     present: frozenset[str],
     name: str,
     target: pa.DataType,
-    *,
-    nullable: bool = False,
 ) -> pa.ChunkedArray:
     column = _column(bars, present, name)
-    if not nullable and column.null_count:
-        row = _first_null(column)
-        raise InvalidBarsError(f"column {name!r} is null at row {row}", row=row, column=name)
     if column.type == target:
         return column
     try:
@@ -203,9 +192,6 @@ def _cast(
 def _cast_time(bars: pa.Table, present: frozenset[str], name: str) -> pa.ChunkedArray:
     column = _column(bars, present, name)
     kind = column.type
-    if column.null_count:
-        row = _first_null(column)
-        raise InvalidBarsError(f"column {name!r} is null at row {row}", row=row, column=name)
     if pa.types.is_timestamp(kind) and kind.tz is not None:
         target = UTC_TIMESTAMP if name == TIMESTAMP else pa.timestamp("us", tz=kind.tz)
     elif name == PERIOD_START and pa.types.is_date(kind):
@@ -227,49 +213,6 @@ def _cast_time(bars: pa.Table, present: frozenset[str], name: str) -> pa.Chunked
             f"column {name!r} cannot be read as {target} without losing precision: {error}",
             column=name,
         ) from error
-
-
-def _fail_at(mask: npt.NDArray[np.bool_], column: str, message: str) -> None:
-    if mask.any():
-        row = int(np.argmax(mask))
-        raise InvalidBarsError(f"{message} at row {row}", row=row, column=column)
-
-
-def _value_checks(table: pa.Table, arrays: dict[str, npt.NDArray[Any]]) -> list[Callable[[], None]]:
-    """One independent pass per check, in the order their errors take precedence."""
-
-    def finite(name: str) -> Callable[[], None]:
-        def check() -> None:
-            # A finite sum proves every term finite; only a failure pays for the row search.
-            if not math.isfinite(arrays[name].sum()):
-                _fail_at(
-                    ~np.isfinite(arrays[name]), name, f"column {name!r} is not a finite number"
-                )
-
-        return check
-
-    def ordered_range() -> None:
-        _fail_at(arrays[HIGH] < arrays[LOW], HIGH, "high is below low")
-
-    def counts(name: str) -> Callable[[], None]:
-        def check() -> None:
-            if arrays[name].min() < 0:
-                _fail_at(arrays[name] < 0, name, f"{name} is negative")
-
-        return check
-
-    def vwap() -> None:
-        values = arrays[VWAP]
-        known = values[~np.isnan(values)] if table.column(VWAP).null_count else values
-        if not math.isfinite(known.sum()):
-            _fail_at(np.isinf(values), VWAP, "column 'vwap' is not a finite number")
-
-    checks = [finite(name) for name in PRICE_COLUMNS] + [ordered_range, counts(VOLUME)]
-    if TRADE_COUNT in arrays:
-        checks.append(counts(TRADE_COUNT))
-    if VWAP in arrays:
-        checks.append(vwap)
-    return checks
 
 
 def _sorted_by_symbol(symbols: pa.ChunkedArray, starts: npt.NDArray[np.intp]) -> bool:

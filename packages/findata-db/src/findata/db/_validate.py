@@ -1,7 +1,10 @@
-"""The bar contract, checked on whole Arrow columns before anything is written.
+"""What a write checks before anything is stored, on whole Arrow columns.
 
-Every check yields a boolean "bad row" mask; the error names the earliest bad
-row across all checks, so a user fixing a file top to bottom sees problems in order.
+The value rules every bar obeys are findata-core's (``check_bar_values``, ADR 0005);
+this module adds what only a write needs: the columns a store requires, the symbol
+pattern, time-zone-aware timestamps and no repeated (symbol, timestamp). The error
+names the earliest bad row across all checks, so a user fixing a file top to bottom
+sees problems in order (the ingest commands turn the row into ``file:line``).
 """
 
 from __future__ import annotations
@@ -14,13 +17,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.core import InvalidBarsError, InvalidParameterError
+from findata.core import InvalidBarsError, InvalidParameterError, check_bar_values
 from findata.core.columns import (
     CLOSE,
     HIGH,
     LOW,
     OPEN,
-    PRICE_COLUMNS,
     REQUIRED_BAR_COLUMNS,
     SYMBOL,
     TIMESTAMP,
@@ -70,9 +72,9 @@ def local_midnight(dates: pa.Array | pa.ChunkedArray, timezone: str) -> pa.Array
 def normalize_bars(bars: pa.Table) -> pa.Table:
     """``bars`` with canonical column types, in its original row order, or ``InvalidBarsError``.
 
-    Checks: required columns, no nulls, valid symbols, time-zone-aware timestamps,
-    finite prices, ``high >= max(open, close)``, ``low <= min(open, close)``,
-    ``volume >= 0``, optional ``vwap``/``trade_count`` sane, no duplicate (symbol, timestamp).
+    Checks: required columns, time-zone-aware timestamps, core's value rules (no nulls,
+    finite prices, ``low <= open, close <= high``, counts >= 0, ``vwap`` finite where
+    known), valid symbols, no duplicate (symbol, timestamp).
     """
     missing = [name for name in REQUIRED_BAR_COLUMNS if name not in bars.column_names]
     if missing:
@@ -85,10 +87,33 @@ def normalize_bars(bars: pa.Table) -> pa.Table:
     table = pa.table(columns)
     if table.num_rows == 0:
         return table
-    if not _surely_valid(table):
-        _raise_first(_problems(table))
+    bad_symbol = _first_bad_symbol(table.column(SYMBOL))
+    try:
+        check_bar_values(table)
+    except InvalidBarsError as error:
+        if bad_symbol is None or (error.row is not None and error.row <= bad_symbol):
+            raise
+    if bad_symbol is not None:
+        raise InvalidBarsError(
+            f"invalid symbol {table.column(SYMBOL)[bad_symbol].as_py()!r} "
+            f"(expected {SYMBOL_PATTERN})",
+            row=bad_symbol,
+            column=SYMBOL,
+        )
     _raise_duplicate(table)
     return table
+
+
+def _first_bad_symbol(symbols: pa.ChunkedArray) -> int | None:
+    """Row of the first symbol not matching :data:`SYMBOL_PATTERN` (nulls are the value
+    rules' to report); the pattern runs once per distinct symbol."""
+    matches = per_distinct_value(
+        symbols, lambda names: pc.match_substring_regex(names, SYMBOL_PATTERN)
+    )
+    matched = pc.fill_null(matches, True)
+    if pc.all(matched).as_py():
+        return None
+    return int(np.flatnonzero(pc.invert(matched).to_numpy(zero_copy_only=False))[0])
 
 
 def _cast(bars: pa.Table, name: str, arrow_type: pa.DataType) -> pa.ChunkedArray:
@@ -114,86 +139,6 @@ def _timestamps(bars: pa.Table) -> pa.ChunkedArray:
     return _cast(bars, TIMESTAMP, UTC_TIMESTAMP)
 
 
-def _surely_valid(table: pa.Table) -> bool:
-    """One NumPy pass over the numeric rules; ``False`` sends the table to the per-check
-    masks, which name the earliest bad row (the masks cost 4x more on valid files)."""
-    if any(table.column(name).null_count for name in REQUIRED_BAR_COLUMNS):
-        return False
-    opens, highs, lows, closes = (_floats(table, name) for name in PRICE_COLUMNS)
-    ok = np.isfinite(opens) & np.isfinite(highs) & np.isfinite(lows) & np.isfinite(closes)
-    with np.errstate(invalid="ignore"):
-        ok &= (highs >= np.maximum(opens, closes)) & (lows <= np.minimum(opens, closes))
-    ok &= table.column(VOLUME).to_numpy() >= 0
-    # Optional columns: a null means "not known" and passes.
-    if VWAP in table.column_names:
-        ok &= np.isfinite(pc.fill_null(table.column(VWAP), 0.0).to_numpy())
-    if TRADE_COUNT in table.column_names:
-        ok &= pc.fill_null(table.column(TRADE_COUNT), 0).to_numpy() >= 0
-    if not bool(ok.all()):
-        return False
-    symbols = per_distinct_value(
-        table.column(SYMBOL), lambda names: pc.match_substring_regex(names, SYMBOL_PATTERN)
-    )
-    return bool(pc.all(symbols).as_py())
-
-
-def _floats(table: pa.Table, name: str) -> np.ndarray:
-    return np.asarray(table.column(name).to_numpy(), dtype=np.float64)
-
-
-_Check = tuple[pa.ChunkedArray | pa.Array, Callable[[int], str]]
-
-
-def _problems(table: pa.Table) -> list[_Check]:
-    symbol = table.column(SYMBOL)
-    opens, highs, lows, closes = (table.column(name) for name in PRICE_COLUMNS)
-    checks: list[_Check] = []
-    for name in REQUIRED_BAR_COLUMNS:
-        column = table.column(name)
-        if column.null_count:
-            checks.append((pc.is_null(column), _constant(f"missing value in {name!r}")))
-    checks.append(
-        (
-            per_distinct_value(
-                symbol, lambda names: pc.invert(pc.match_substring_regex(names, SYMBOL_PATTERN))
-            ),
-            lambda row: f"invalid symbol {symbol[row].as_py()!r} (expected {SYMBOL_PATTERN})",
-        )
-    )
-    for name in PRICE_COLUMNS:
-        column = table.column(name)
-        checks.append((pc.invert(pc.is_finite(column)), _not_finite(name, column)))
-    checks.append(
-        (
-            pc.less(highs, pc.max_element_wise(opens, closes)),
-            lambda row: (
-                f"high {highs[row].as_py()!r} is below max(open, close) = "
-                f"{max(opens[row].as_py(), closes[row].as_py())!r}"
-            ),
-        )
-    )
-    checks.append(
-        (
-            pc.greater(lows, pc.min_element_wise(opens, closes)),
-            lambda row: (
-                f"low {lows[row].as_py()!r} is above min(open, close) = "
-                f"{min(opens[row].as_py(), closes[row].as_py())!r}"
-            ),
-        )
-    )
-    volume = table.column(VOLUME)
-    checks.append((pc.less(volume, 0), lambda row: f"volume is negative: {volume[row].as_py()!r}"))
-    if VWAP in table.column_names:
-        vwap = table.column(VWAP)
-        checks.append((pc.invert(pc.is_finite(vwap)), _not_finite(VWAP, vwap)))
-    if TRADE_COUNT in table.column_names:
-        trades = table.column(TRADE_COUNT)
-        checks.append(
-            (pc.less(trades, 0), lambda row: f"trade_count is negative: {trades[row].as_py()!r}")
-        )
-    return checks
-
-
 def per_distinct_value(
     column: pa.ChunkedArray | pa.Array, compute: Callable[[pa.Array], pa.Array]
 ) -> pa.Array:
@@ -214,26 +159,6 @@ def per_distinct_value(
         if isinstance(encoded, pa.ChunkedArray):
             encoded = encoded.combine_chunks()
     return pc.take(compute(encoded.dictionary), encoded.indices)
-
-
-def _constant(message: str) -> Callable[[int], str]:
-    return lambda _row: message
-
-
-def _not_finite(name: str, column: pa.ChunkedArray) -> Callable[[int], str]:
-    return lambda row: f"{name} is not a finite number: {column[row].as_py()!r}"
-
-
-def _raise_first(checks: list[_Check]) -> None:
-    first: tuple[int, Callable[[int], str]] | None = None
-    for mask, describe in checks:
-        # Nulls in a mask come from null inputs, already reported by the null check.
-        bad = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
-        if bad.size and (first is None or bad[0] < first[0]):
-            first = (int(bad[0]), describe)
-    if first is not None:
-        row, describe = first
-        raise InvalidBarsError(describe(row), row=row)
 
 
 def _raise_duplicate(table: pa.Table) -> None:
