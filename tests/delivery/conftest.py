@@ -14,6 +14,9 @@ from types import ModuleType
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Run as scripts, the tools import each other from their own directory (sys.path[0]).
+if str(REPO_ROOT / "tools") not in sys.path:
+    sys.path.append(str(REPO_ROOT / "tools"))
 
 
 def _load_tool(name: str) -> ModuleType:
@@ -42,3 +45,18 @@ def release_tags() -> ModuleType:
 @pytest.fixture(scope="session")
 def runtime_requirements() -> ModuleType:
     return _load_tool("runtime_requirements")
+
+
+@pytest.fixture(scope="session")
+def check_dist() -> ModuleType:
+    return _load_tool("check_dist")
+
+
+@pytest.fixture(scope="session")
+def check_release_tag() -> ModuleType:
+    return _load_tool("check_release_tag")
+
+
+@pytest.fixture(scope="session")
+def changelog_section() -> ModuleType:
+    return _load_tool("changelog_section")
