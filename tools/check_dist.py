@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import tomllib
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -390,13 +391,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures = 0
     for python in args.python:
         for wheel in built:
+            started = time.monotonic()
             try:
                 proved = check_install(wheel, built, python, args.uv, args.constraints)
             except DistError as error:
                 print(f"check_dist: FAILED {error}", file=sys.stderr)
                 failures += 1
                 continue
-            print(f"check_dist: ok {wheel.wheel.name} on Python {python}: {', '.join(proved)}")
+            took = f"{time.monotonic() - started:.0f} s"
+            print(f"check_dist: ok {wheel.wheel.name} on {python} ({took}): {', '.join(proved)}")
     return 1 if failures else 0
 
 
