@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import tomllib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -35,6 +37,16 @@ def _load_tool(name: str) -> ModuleType:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def projects() -> dict[str, dict[str, Any]]:
+    """``[project]`` of every package under packages/, by folder (a new package is included)."""
+    tables = {}
+    for pyproject in sorted((REPO_ROOT / "packages").glob("*/pyproject.toml")):
+        with pyproject.open("rb") as handle:
+            tables[pyproject.parent.name] = tomllib.load(handle)["project"]
+    return tables
 
 
 @pytest.fixture(scope="session")

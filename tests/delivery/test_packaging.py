@@ -20,17 +20,8 @@ NOT_OURS = ("findata", "findata-api")
 LICENSE_FILES = ["LICENSE", "LICENSES/*", "NOTICE*", "THIRD_PARTY_NOTICES*"]
 
 
-def _projects(root: Path) -> dict[str, dict[str, Any]]:
-    projects = {}
-    for pyproject in sorted((root / "packages").glob("*/pyproject.toml")):
-        with pyproject.open("rb") as handle:
-            projects[pyproject.parent.name] = tomllib.load(handle)["project"]
-    return projects
-
-
-def test_the_distribution_names_are_ours(repo_root: Path) -> None:
+def test_the_distribution_names_are_ours(projects: dict[str, dict[str, Any]]) -> None:
     # GIVEN every package's [project]
-    projects = _projects(repo_root)
     # WHEN their distribution names and dependencies are read
     names = {folder: canonicalize_name(project["name"]) for folder, project in projects.items()}
     dependencies = {
@@ -44,9 +35,11 @@ def test_the_distribution_names_are_ours(repo_root: Path) -> None:
     assert all(name.startswith("findata-") for name in names.values()), names
 
 
-def test_the_lock_never_pins_a_workspace_package(repo_root: Path) -> None:
+def test_the_lock_never_pins_a_workspace_package(
+    projects: dict[str, dict[str, Any]], repo_root: Path
+) -> None:
     # GIVEN every package's distribution name and `make lock`'s recipe
-    names = {canonicalize_name(project["name"]) for project in _projects(repo_root).values()}
+    names = {canonicalize_name(project["name"]) for project in projects.values()}
     makefile = (repo_root / "Makefile").read_text(encoding="utf-8")
     # WHEN the packages it leaves out of requirements/constraints.txt are read
     left_out = set(re.findall(r"--no-emit-package (\S+)", makefile))
@@ -80,10 +73,12 @@ def test_no_instruction_installs_someone_elses_package(repo_root: Path) -> None:
     assert found == []
 
 
-def test_the_root_licence_is_the_mit_licence_the_packages_declare(repo_root: Path) -> None:
+def test_the_root_licence_is_the_mit_licence_the_packages_declare(
+    projects: dict[str, dict[str, Any]], repo_root: Path
+) -> None:
     # GIVEN the root LICENSE and every package's declared licence
     text = (repo_root / "LICENSE").read_text(encoding="utf-8")
-    licences = {project["license"] for project in _projects(repo_root).values()}
+    licences = {project["license"] for project in projects.values()}
     # WHEN / THEN they agree: MIT, held by the findata contributors
     assert licences == {"MIT"}
     assert text.startswith("MIT License\n\nCopyright (c) 2026 findata contributors\n")

@@ -6,7 +6,6 @@ The packages keep static versions (ADR 0033): these tests are what makes them on
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -15,18 +14,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 
-def _projects(root: Path) -> dict[str, dict[str, Any]]:
-    """``[project]`` of every package under packages/, by package folder."""
-    projects = {}
-    for pyproject in sorted((root / "packages").glob("*/pyproject.toml")):
-        with pyproject.open("rb") as handle:
-            projects[pyproject.parent.name] = tomllib.load(handle)["project"]
-    return projects
-
-
-def test_the_packages_share_one_version(repo_root: Path) -> None:
+def test_the_packages_share_one_version(projects: dict[str, dict[str, Any]]) -> None:
     # GIVEN the workspace's packages
-    projects = _projects(repo_root)
     # WHEN their versions are read from pyproject.toml
     versions = {folder: project["version"] for folder, project in projects.items()}
     # THEN they are one SemVer MAJOR.MINOR.PATCH (the image tags and the release tag use it)
@@ -36,9 +25,8 @@ def test_the_packages_share_one_version(repo_root: Path) -> None:
     assert re.fullmatch(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)", version)
 
 
-def test_the_packages_pin_each_other_at_that_version(repo_root: Path) -> None:
+def test_the_packages_pin_each_other_at_that_version(projects: dict[str, dict[str, Any]]) -> None:
     # GIVEN the packages' distribution names and the version they share
-    projects = _projects(repo_root)
     names = {canonicalize_name(project["name"]) for project in projects.values()}
     (version,) = {project["version"] for project in projects.values()}
     # WHEN the workspace-internal dependencies are listed
@@ -53,17 +41,21 @@ def test_the_packages_pin_each_other_at_that_version(repo_root: Path) -> None:
     assert all(str(r.specifier) == f"=={version}" for r in internal), internal
 
 
-def test_the_changelog_has_a_section_for_the_version(repo_root: Path) -> None:
+def test_the_changelog_has_a_section_for_the_version(
+    projects: dict[str, dict[str, Any]], repo_root: Path
+) -> None:
     # GIVEN the shared version and the changelog
-    (version,) = {project["version"] for project in _projects(repo_root).values()}
+    (version,) = {project["version"] for project in projects.values()}
     changelog = (repo_root / "CHANGELOG.md").read_text(encoding="utf-8")
     # WHEN / THEN a "## [X.Y.Z]" section records what that version contains
     assert re.search(rf"^## \[{re.escape(version)}\]", changelog, re.MULTILINE), version
 
 
-def test_the_tag_rule_reads_the_same_version(repo_root: Path, release_tags: ModuleType) -> None:
+def test_the_tag_rule_reads_the_same_version(
+    projects: dict[str, dict[str, Any]], repo_root: Path, release_tags: ModuleType
+) -> None:
     # GIVEN the version as this test reads it
-    (expected,) = {project["version"] for project in _projects(repo_root).values()}
+    (expected,) = {project["version"] for project in projects.values()}
     # WHEN the tag rule reads the workspace
     version = release_tags.read_version(repo_root)
     # THEN both agree: the images and the release tag use the packages' version
