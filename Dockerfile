@@ -55,13 +55,16 @@ RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     && uv pip install -r /tmp/runtime.txt -c requirements/constraints.txt
 
 # Source layer: build the three wheels and install them without touching an index.
+# Folder packages/findata-api builds the distribution findata-server (ADR 0032);
+# `findata --version` reads that distribution's metadata, so it proves the name.
 COPY packages/ packages/
 RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
     for package in findata-core findata-db findata-api; do \
       uv build --wheel --out-dir /wheels "packages/$package" || exit 1; \
     done \
     && uv pip install --no-deps --no-index /wheels/*.whl \
-    && uv pip check
+    && uv pip check \
+    && /opt/venv/bin/findata --version
 
 # ---------------------------------------------------------------------------
 # The runtime venv, without the test suites some third-party wheels bundle.

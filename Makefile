@@ -62,7 +62,7 @@ bench: $(HATCH) ## run the benchmarks and print their figures (see docs/benchmar
 
 lock: $(HATCH) ## re-resolve requirements/constraints.txt after changing a dependency
 	$(TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 requirements/dev.in \
-	  --no-emit-package findata-core --no-emit-package findata-db --no-emit-package findata-api \
+	  --no-emit-package findata-core --no-emit-package findata-db --no-emit-package findata-server \
 	  -o requirements/constraints.txt
 
 clean: ## remove tooling, environments and caches
@@ -149,3 +149,21 @@ bench-api: $(HATCH) ## findata-api: wrk throughput/latency vs a Flask+pandas bas
 test-reliability: $(HATCH) ## reliability and security suites only: fuzz, hostile input, faults, load, shutdown, secret scan
 	$(HATCH) run pytest -m system tests/reliability -rA
 	$(HATCH) run pytest tests/security
+
+# --- Release: wheels + sdists of every package, checked and installed (docs/release.md) ---
+# packages/*/ is a glob: a new package is built and checked without touching this block.
+RELEASE_TOOLS := $(TOOLS)/release
+DIST_PYTHONS ?= 3.11 3.12 3.13
+
+.PHONY: dist
+$(RELEASE_TOOLS)/bin/twine: requirements/release.txt $(HATCH)
+	$(TOOLS)/bin/uv venv --quiet --allow-existing --python 3.11 $(RELEASE_TOOLS)
+	VIRTUAL_ENV=$(RELEASE_TOOLS) $(TOOLS)/bin/uv pip install --quiet -r requirements/release.txt
+	@touch $@
+
+dist: $(HATCH) $(RELEASE_TOOLS)/bin/twine ## wheel + sdist of every package into dist/, twine check, install each on 3.11-3.13
+	rm -rf dist
+	for pyproject in packages/*/pyproject.toml; do (cd "$${pyproject%/pyproject.toml}" && $(abspath $(HATCH)) build -t sdist -t wheel $(CURDIR)/dist) || exit 1; done
+	$(RELEASE_TOOLS)/bin/twine check --strict dist/*
+	$(PYTHON) tools/check_dist.py --dist dist --packages packages --license LICENSE --uv $(TOOLS)/bin/uv \
+	  --constraints requirements/constraints.txt $(foreach python,$(DIST_PYTHONS),--python $(python))

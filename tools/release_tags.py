@@ -11,7 +11,7 @@ Rule (SemVer 2.0.0, and a valid Docker tag of at most 128 characters):
   whole tag fits in 128 characters. A name that sanitises to nothing (``""``, ``HEAD`` of a detached
   checkout, ``"///"``, non-Latin scripts) becomes ``detached``.
 
-``X.Y.Z`` is the packages' version, read from ``packages/*/pyproject.toml`` (all three must agree).
+``X.Y.Z`` is the packages' version, read from every ``packages/*/pyproject.toml`` (all must agree).
 
 Stdlib only, so it runs before any dependency is installed (CI, Terragrunt ``run_cmd``)::
 
@@ -35,9 +35,9 @@ __all__ = [
     "DETACHED",
     "MAIN_BRANCH",
     "MAX_TAG_LENGTH",
-    "PACKAGES",
     "ReleaseTagError",
     "main",
+    "package_pyprojects",
     "read_version",
     "release_tags",
     "sanitise_branch",
@@ -47,7 +47,6 @@ MAX_TAG_LENGTH = 128
 """Docker's limit for a tag (``[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}``)."""
 MAIN_BRANCH = "main"
 DETACHED = "detached"
-PACKAGES = ("findata-core", "findata-db", "findata-api")
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent
 _SUMMARY = "Print the image tags for a branch and commit, by findata's SemVer tag rule."
 
@@ -94,19 +93,26 @@ def release_tags(version: str, branch: str, sha: str, main_branch: str = MAIN_BR
     return [f"{version}-{sanitise_branch(branch, room)}{suffix}"]
 
 
+def package_pyprojects(root: Path = DEFAULT_ROOT) -> list[Path]:
+    """Every workspace package's ``pyproject.toml``: a package added under packages/ counts too."""
+    pyprojects = sorted((root / "packages").glob("*/pyproject.toml"))
+    if not pyprojects:
+        raise ReleaseTagError(f"{root / 'packages'}: no package (*/pyproject.toml) found")
+    return pyprojects
+
+
 def read_version(root: Path = DEFAULT_ROOT) -> str:
     """The one version all packages share; a disagreement is an error, never a silent pick."""
     versions: dict[str, str] = {}
-    for package in PACKAGES:
-        pyproject = root / "packages" / package / "pyproject.toml"
+    for pyproject in package_pyprojects(root):
         try:
             with pyproject.open("rb") as handle:
-                versions[package] = str(tomllib.load(handle)["project"]["version"])
+                versions[pyproject.parent.name] = str(tomllib.load(handle)["project"]["version"])
         except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
             raise ReleaseTagError(f"{pyproject}: cannot read [project] version: {error}") from error
     if len(set(versions.values())) != 1:
         raise ReleaseTagError(f"package versions disagree: {versions}")
-    return versions[PACKAGES[-1]]
+    return next(iter(versions.values()))
 
 
 def _format(tags: Sequence[str], repository: str | None, output: str) -> str:

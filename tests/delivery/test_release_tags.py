@@ -168,8 +168,8 @@ def _write_workspace(root: Path, versions: dict[str, str]) -> None:
 
 
 def test_the_version_is_read_from_the_packages(release_tags: ModuleType, tmp_path: Path) -> None:
-    # GIVEN a workspace whose three packages agree on a version
-    _write_workspace(tmp_path, dict.fromkeys(release_tags.PACKAGES, "2.3.4"))
+    # GIVEN a workspace whose packages agree on a version
+    _write_workspace(tmp_path, dict.fromkeys(("findata-core", "findata-db", "findata-x"), "2.3.4"))
     # WHEN the version is read
     version = release_tags.read_version(tmp_path)
     # THEN it is that version
@@ -186,9 +186,27 @@ def test_packages_that_disagree_are_an_error(release_tags: ModuleType, tmp_path:
         release_tags.read_version(tmp_path)
 
 
-def test_a_missing_pyproject_is_named(release_tags: ModuleType, tmp_path: Path) -> None:
+def test_a_directory_without_packages_is_named(release_tags: ModuleType, tmp_path: Path) -> None:
     # GIVEN a directory that is not the workspace
-    # WHEN / THEN the error names the file it looked for
+    # WHEN / THEN the error names where it looked for packages
+    with pytest.raises(release_tags.ReleaseTagError, match=r"packages: no package"):
+        release_tags.read_version(tmp_path)
+
+
+def test_a_package_added_later_must_agree_too(release_tags: ModuleType, tmp_path: Path) -> None:
+    # GIVEN the workspace's packages at one version and a new package at another
+    _write_workspace(tmp_path, dict.fromkeys(("findata-core", "findata-db"), "0.1.0"))
+    _write_workspace(tmp_path, {"findata-newcomer": "0.0.1"})
+    # WHEN / THEN the new package is read without being listed anywhere, and its version disagrees
+    with pytest.raises(release_tags.ReleaseTagError, match="findata-newcomer"):
+        release_tags.read_version(tmp_path)
+
+
+def test_an_unreadable_pyproject_is_named(release_tags: ModuleType, tmp_path: Path) -> None:
+    # GIVEN a package whose pyproject.toml has no [project] version
+    (tmp_path / "packages" / "findata-core").mkdir(parents=True)
+    (tmp_path / "packages" / "findata-core" / "pyproject.toml").write_text("[project]\n")
+    # WHEN / THEN the error names that file
     with pytest.raises(release_tags.ReleaseTagError, match=r"findata-core[/\\]pyproject.toml"):
         release_tags.read_version(tmp_path)
 

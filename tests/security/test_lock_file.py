@@ -12,7 +12,11 @@ from packaging.utils import canonicalize_name
 
 REPO: Final = Path(__file__).resolve().parents[2]
 LOCK: Final = REPO / "requirements" / "constraints.txt"
-WORKSPACE: Final = frozenset({"findata-core", "findata-db", "findata-api"})
+# The workspace's own distributions (findata-server is packages/findata-api): never in the lock.
+WORKSPACE: Final = frozenset(
+    canonicalize_name(tomllib.loads(path.read_text("utf-8"))["project"]["name"])
+    for path in REPO.glob("packages/*/pyproject.toml")
+)
 PIN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?==[^\s;]+(?:\s*;.*)?$")
 
 

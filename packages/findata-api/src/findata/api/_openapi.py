@@ -82,7 +82,7 @@ def build_openapi(app: Quart) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {
             "title": "findata",
-            "version": metadata.version("findata-api"),
+            "version": metadata.version("findata-server"),
             "description": "Market data: OHLCV bars, resampling and indicators.",
             "license": {"name": "MIT", "identifier": "MIT"},
         },

@@ -17,7 +17,7 @@ APPLICATION_PATH = "findata.api:create_app()"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="findata-api", prog_name="findata")
+@click.version_option(package_name="findata-server", prog_name="findata")
 def main() -> None:
     """findata: market data (OHLCV bars, resampling, indicators) over HTTP."""
 

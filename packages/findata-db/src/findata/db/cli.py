@@ -196,7 +196,7 @@ def ingest_demo_command(if_empty: bool, database_url: str | None) -> None:
 
 @click.group()
 def main() -> None:
-    """findata storage commands (the full CLI is "findata", from findata-api)."""
+    """findata storage commands (the full CLI is "findata", from findata-server)."""
 
 
 main.add_command(db)
