@@ -73,7 +73,7 @@ RUN find /opt/venv -depth -type d -name tests -path '*/site-packages/*' -exec rm
 ENV NUMBA_CPU_NAME=generic
 RUN NUMBA_CACHE_DIR=/opt/numba-cache /opt/venv/bin/python -c \
       "from findata.core import load_indicator_loops; load_indicator_loops()" \
-    && find /opt/numba-cache -name '*.nbc' | grep -q .
+    && test -n "$(find /opt/numba-cache -name '*.nbc')"
 
 # ---------------------------------------------------------------------------
 FROM base AS runtime

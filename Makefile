@@ -103,7 +103,8 @@ lint-delivery: $(DELIVERY_TOOLS)/bin/checkov $(HATCH) ## hadolint, checkov, acti
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
-	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh
+	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh tests/delivery/postgres/*.sh services/api/*.sh tools/*.sh
+	$(DELIVERY_TOOLS)/bin/hadolint tests/delivery/postgres/Containerfile
 	$(HATCH) run pytest -p no:cacheprovider tests/delivery
 
 image-podman: ## build the api image with podman (chroot, local debootstrap base) and smoke-test it
