@@ -5,7 +5,8 @@ Runs the api image as production does (read-only root, tmpfs ``/tmp``, state on 
 
 - the image's size;
 - the seconds from ``run`` to the first 200 from ``/_readiness`` (container creation,
-  interpreter start, imports, the indicator loops compiled or loaded);
+  interpreter start, imports, the indicator loops compiled or loaded), and the CPU seconds
+  the container's processes used until then (what a busy machine hardly changes);
 - the first indicator request's latency, then a second one's (README's RSI example);
 - the resident memory (RSS, and PSS where the kernel gives it) of each server process.
 
@@ -87,6 +88,18 @@ def memory(engine: list[str], name: str) -> list[tuple[int, int | None, str]]:
     return rows
 
 
+def cpu_seconds(engine: list[str], name: str) -> float:
+    """CPU time (user + system) the container's processes have used: unlike wall time,
+    hardly changed by other work on a busy machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for line in run([*engine, "top", name, "hpid"]).splitlines()[1:]:
+        with contextlib.suppress(OSError), open(f"/proc/{line.strip()}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def one_run(
     engine: list[str], image: str, options: list[str], volume_key: tuple[str, str], port: int
 ) -> dict[str, float]:
@@ -106,11 +119,13 @@ def one_run(
                 sys.exit(f"bench_image: no 200 from /_readiness in 120 s:\n{logs}")
             time.sleep(0.01)
         ready = time.monotonic() - started
-        latencies = []
+        ready_cpu = cpu_seconds(engine, name)
+        latencies, cpu = [], [cpu_seconds(engine, name)]
         for _ in range(2):
             requested = time.perf_counter()
             status, body = get(port, INDICATOR, key)
             latencies.append((time.perf_counter() - requested) * 1e3)
+            cpu.append(cpu_seconds(engine, name))
             if status != 200 or not json.loads(body):
                 sys.exit(f"bench_image: {INDICATOR} answered {status}: {body[:300]!r}")
         processes = memory(engine, name)
@@ -121,7 +136,9 @@ def one_run(
         return {
             "created_s": created,
             "ready_s": ready,
+            "ready_cpu_s": ready_cpu,
             "first_indicator_ms": latencies[0],
+            "first_indicator_cpu_ms": (cpu[1] - cpu[0]) * 1e3,
             "second_indicator_ms": latencies[1],
             "largest_rss_mib": max(servers or [0]) / 1024,
         }
