@@ -70,6 +70,13 @@ RUN --mount=type=cache,target=/root/.cache/uv,sharing=locked \
 # The runtime venv, without the test suites some third-party wheels bundle.
 FROM builder AS venv
 RUN find /opt/venv -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} +
+# The indicator loops compiled once, here, for a portable x86-64/aarch64 baseline
+# (NUMBA_CPU_NAME=generic: no host CPU name or features in the code or in Numba's cache
+# keys), into a cache every container seeds its tmpfs from at start (ADR 0036).
+ENV NUMBA_CPU_NAME=generic
+RUN NUMBA_CACHE_DIR=/opt/numba-cache /opt/venv/bin/python -c \
+      "from findata.core import load_indicator_loops; load_indicator_loops()" \
+    && test -n "$(find /opt/numba-cache -name '*.nbc')"
 
 # ---------------------------------------------------------------------------
 FROM base AS runtime
@@ -83,11 +90,15 @@ RUN groupadd --gid 10001 findata \
     && mkdir /data \
     && chown findata:findata /data
 COPY --from=venv /opt/venv /opt/venv
+COPY --from=venv /opt/numba-cache /opt/numba-cache
+COPY services/api/entrypoint.sh /usr/local/bin/findata-entrypoint
 # Read-only-root friendly: state lives on the /data volume, scratch on a tmpfs at /tmp,
-# including Numba's cache of the compiled indicator loops (one compile per container).
+# including Numba's cache, which the entry point seeds from /opt/numba-cache (the loops
+# compiled at build for the generic CPU: loaded, not compiled, at start; ADR 0036).
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
     NUMBA_CACHE_DIR=/tmp/numba-cache \
+    NUMBA_CPU_NAME=generic \
     FINDATA_ENV=production \
     FINDATA_HOST=0.0.0.0 \
     FINDATA_PORT=5000 \
@@ -95,7 +106,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 VOLUME ["/data"]
 WORKDIR /data
 USER 10001:10001
-ENTRYPOINT ["findata"]
+ENTRYPOINT ["findata-entrypoint"]
 
 # ---------------------------------------------------------------------------
 FROM runtime AS migrate

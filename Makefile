@@ -57,8 +57,8 @@ lint: $(HATCH) ## ruff (lint + format check) and mypy --strict on src
 fmt: $(HATCH) ## apply ruff's fixes and formatting
 	$(HATCH) run lint:fix
 
-bench: $(HATCH) ## run the benchmarks and print their figures (see docs/benchmarks.md)
-	$(HATCH) run bench:core
+bench: $(HATCH) ## run the benchmarks and print their figures (see docs/benchmarks.md; BENCH_ARGS=--quick)
+	$(HATCH) run bench:core $(BENCH_ARGS)
 
 lock: $(HATCH) ## re-resolve requirements/constraints.txt after changing a dependency
 	$(TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 requirements/dev.in \
@@ -82,6 +82,8 @@ IMAGE_REF = $(IMAGE_REGISTRY)/$(IMAGE_NAMESPACE)/$(1):$(firstword $(subst $(comm
 comma := ,
 DELIVERY_TOOLS := $(TOOLS)/delivery
 PODMAN_IMAGE ?= localhost/findata-api:check
+# `docker compose` by default; `make check-compose` passes a Compose v2 binary (ADR 0035).
+COMPOSE ?= docker compose
 
 .PHONY: check-delivery lint-delivery image-podman image-tags build up down
 
@@ -101,7 +103,8 @@ lint-delivery: $(DELIVERY_TOOLS)/bin/checkov $(HATCH) ## hadolint, checkov, acti
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	$(DELIVERY_TOOLS)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yaml
-	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh
+	$(DELIVERY_TOOLS)/bin/shellcheck tests/delivery/*.sh tests/delivery/postgres/*.sh services/api/*.sh tools/*.sh
+	$(DELIVERY_TOOLS)/bin/hadolint tests/delivery/postgres/Containerfile
 	$(HATCH) run pytest -p no:cacheprovider tests/delivery
 
 image-podman: ## build the api image with podman (chroot, local debootstrap base) and smoke-test it
@@ -126,10 +129,10 @@ build: ## build the api and migrate images with docker buildx bake (needs Docker
 
 up: ## start PostgreSQL, migrate + demo data, and the API on :5000 with Compose (after make build)
 	FINDATA_API_IMAGE="$(call IMAGE_REF,findata-api)" FINDATA_MIGRATE_IMAGE="$(call IMAGE_REF,findata-migrate)" \
-	  docker compose up --detach --no-build --wait
+	  $(COMPOSE) up --detach --no-build --wait
 
 down: ## stop the Compose stack (the database volume stays)
-	docker compose down
+	$(COMPOSE) down
 
 # --- deploy/ (AWS: Terraform modules + Terragrunt live tree, docs/deploy.md) ---
 .PHONY: check-deploy
@@ -139,11 +142,11 @@ check-deploy: $(HATCH) ## deploy/: terraform fmt/init/validate/test (mocked AWS)
 
 .PHONY: bench-db
 bench-db: $(HATCH) ## findata-db: ingest 10M minute bars into DuckDB and PostgreSQL, time reads (docs/benchmarks.md)
-	$(HATCH) run bench:db
+	$(HATCH) run bench:db $(BENCH_ARGS)
 
 .PHONY: bench-api
 bench-api: $(HATCH) ## findata-api: wrk throughput/latency vs a Flask+pandas baseline (needs wrk, PostgreSQL; docs/benchmarks.md)
-	$(HATCH) run bench:api
+	$(HATCH) run bench:api $(BENCH_ARGS)
 
 .PHONY: test-reliability
 test-reliability: $(HATCH) ## reliability and security suites only: fuzz, hostile input, faults, load, shutdown, secret scan
@@ -167,3 +170,32 @@ dist: $(HATCH) $(RELEASE_TOOLS)/bin/twine ## wheel + sdist of every package into
 	$(RELEASE_TOOLS)/bin/twine check --strict dist/*
 	$(PYTHON) tools/check_dist.py --dist dist --packages packages --license LICENSE --uv $(TOOLS)/bin/uv \
 	  --constraints requirements/constraints.txt $(foreach python,$(DIST_PYTHONS),--python $(python))
+
+# --- Operations (issue 17): the Compose stack run here, every README command proven --------
+# Docker Compose v2 against podman's Docker-compatible API (ADR 0035); the PostgreSQL image
+# the Compose file names is a local stand-in built from tests/delivery/postgres/.
+.PHONY: check-compose smoke-commands bench-image
+COMPOSE_BIN := $(TOOLS)/compose/docker-compose
+COMPOSE_POSTGRES_IMAGE = $(shell sed -n 's/^ *image: *\(postgres:.*\)/docker.io\/library\/\1/p' docker-compose.yaml)
+
+check-compose: ## the Compose stack with podman: healthy db, one seed, README requests, restart, down/up keeps data
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v debootstrap >/dev/null || { \
+	  echo "installing podman, buildah, runc, debootstrap"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman buildah runc debootstrap; }
+	tests/delivery/compose-tool.sh $(TOOLS)/compose
+	tests/delivery/podman-base-image.sh
+	podman build --isolation chroot --pull=never --format docker \
+	  --tag $(COMPOSE_POSTGRES_IMAGE) tests/delivery/postgres
+	for target in migrate api; do \
+	  podman build --isolation chroot --pull=never --format docker --target $$target \
+	    --label org.opencontainers.image.revision=$(GIT_SHA) \
+	    --label org.opencontainers.image.version=$(IMAGE_VERSION) \
+	    --tag $(call IMAGE_REF,findata-$$target) . || exit 1; \
+	done
+	COMPOSE_BIN=$(abspath $(COMPOSE_BIN)) tests/delivery/compose-stack.sh
+
+bench-image: ## start-up figures of the api image with podman: size, ready, first indicator, RSS (docs/delivery.md)
+	$(PYTHON) benchmarks/bench_image.py $(PODMAN_IMAGE) $(BENCH_ARGS)
+
+smoke-commands: $(HATCH) ## run every README / make help command on this checkout, quick modes (tools/smoke-commands.sh)
+	PODMAN_IMAGE=$(PODMAN_IMAGE) tools/smoke-commands.sh

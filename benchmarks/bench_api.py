@@ -15,8 +15,11 @@ What it measures (figures recorded in docs/benchmarks.md; not run in CI):
    end over HTTP with the result cache off: median and p90 of sequential requests,
    on DuckDB and on PostgreSQL.
 
-Usage: ``python benchmarks/bench_api.py [--duration 20] [--skip-baseline]``. Needs
-``wrk`` and a PostgreSQL server (``--postgres-url``, default FINDATA_TEST_DATABASE_URL).
+Usage: ``python benchmarks/bench_api.py [--duration 20] [--skip-baseline] [--quick]``.
+Needs ``wrk`` and a PostgreSQL server (``--postgres-url``, default
+FINDATA_TEST_DATABASE_URL). ``--quick`` runs each measurement briefly (3 s, 8
+connections) and fails unless each produced figures with no failed request (for
+``make smoke-commands``): a check that the benchmark works, not of how fast.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import http.client
 import os
 import platform
@@ -198,7 +202,8 @@ def wrk(
     base = ["wrk", "-t2", f"-c{connections}", "--timeout", "10s", "--latency"]
     target = f"http://127.0.0.1:{port}{path}"
     extra = ["-s", str(script)] if script else []
-    subprocess.run([*base, "-d3s", *extra, target], capture_output=True, check=True)
+    warm_up = min(3, duration)
+    subprocess.run([*base, f"-d{warm_up}s", *extra, target], capture_output=True, check=True)
     output = subprocess.run(
         [*base, f"-d{duration}s", *extra, target], capture_output=True, text=True, check=True
     ).stdout
@@ -235,22 +240,42 @@ def sequential_latency(port: int, path: str, requests: int = 40) -> dict[str, fl
     return {"median": statistics.median(times), "p90": times[int(len(times) * 0.9) - 1]}
 
 
+BASELINE_LOCK = HERE / "baseline_flask" / "requirements.txt"
+# The workspace's environment pins *its* dependencies (hatch.toml sets UV_CONSTRAINT and
+# PIP_CONSTRAINT to requirements/constraints.txt): the baseline is another application with
+# its own lock, so none of these may reach its installer.
+WORKSPACE_INSTALLER_SETTINGS = frozenset(
+    {"UV_CONSTRAINT", "PIP_CONSTRAINT", "UV_OVERRIDE", "UV_BUILD_CONSTRAINT", "VIRTUAL_ENV"}
+)
+
+
 def baseline_python() -> Path:
-    """A throwaway virtualenv with the baseline's dependencies (reused between runs)."""
-    venv = Path(tempfile.gettempdir()) / "findata-bench-flask-venv"
+    """A throwaway virtualenv with the baseline's locked dependencies, reused while the
+    lock and the interpreter are the same (a changed lock gets a new one)."""
+    key = hashlib.sha256(BASELINE_LOCK.read_bytes() + sys.version.encode()).hexdigest()[:12]
+    venv = Path(tempfile.gettempdir()) / f"findata-bench-flask-{key}"
     python = venv / "bin" / "python"
-    if not python.exists():
+    if not (venv / "installed").exists():
         uv = shutil.which("uv") or str(HERE.parent / ".tools" / "bin" / "uv")
-        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+        env = {k: v for k, v in os.environ.items() if k not in WORKSPACE_INSTALLER_SETTINGS}
         subprocess.run(
-            [uv, "pip", "install", "--quiet", "--python", str(python), "-r",
-             str(HERE / "baseline_flask" / "requirements.txt")],
-            check=True,
+            [uv, "venv", "--quiet", "--clear", "--python", sys.executable, str(venv)],
+            check=True, env=env,
         )  # fmt: skip
+        subprocess.run(
+            [uv, "pip", "install", "--quiet", "--no-config", "--require-hashes",
+             "--python", str(python), "-r", str(BASELINE_LOCK)],
+            check=True, env=env,
+        )  # fmt: skip
+        (venv / "installed").touch()
     return python
 
 
+REPORTED: list[tuple[str, dict[str, float]]] = []
+
+
 def report(name: str, figures: dict[str, float]) -> None:
+    REPORTED.append((name, figures))
     shown = "  ".join(
         f"{key}={value:,.1f}" if key == "rps" else f"{key}={value:.2f}ms"
         for key, value in figures.items()
@@ -273,7 +298,12 @@ def main() -> None:
         ),
     )
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="3 s per measurement; fail unless figures came"
+    )
     args = parser.parse_args()
+    if args.quick:  # long enough for requests to complete on a busy machine, no longer
+        args.duration, args.connections = 3, 8
 
     print(
         f"findata-api benchmark: {platform.python_version()} on {platform.machine()}, "
@@ -356,6 +386,25 @@ def main() -> None:
                     )
         finally:
             asyncio.run(drop_database(args.postgres_url, database))
+    if args.quick:
+        check_figures(expected=10 if args.skip_baseline else 11)
+
+
+def check_figures(expected: int) -> None:
+    """``--quick``: every measurement reported a rate or latencies, and no request failed."""
+    problems = [
+        f"{name}: {figures}"
+        for name, figures in REPORTED
+        if not (figures.get("rps", 0) > 0 or figures.get("median", 0) > 0)
+        or figures.get("non_2xx")
+        or figures.get("socket_errors")
+    ]
+    if len(REPORTED) != expected or problems:
+        sys.exit(
+            f"bench_api --quick: {len(REPORTED)} of {expected} measurements; failed:\n"
+            + "\n".join(problems)
+        )
+    print(f"bench_api --quick: {len(REPORTED)} measurements, each with figures")
 
 
 if __name__ == "__main__":

@@ -87,7 +87,11 @@ def paired_ms(
     return first_timing, second_timing
 
 
+ROWS: list[tuple[str, dict[str, Timing | float | None]]] = []
+
+
 def row(label: str, figures: dict[str, Timing | float | None]) -> None:
+    ROWS.append((label, figures))
     cells = []
     for name, value in figures.items():
         if value is None:
@@ -340,10 +344,11 @@ print(f"{(imported - started) * 1e3:.0f} {(time.perf_counter() - imported) * 1e3
 """
 
 
-def bench_first_indicator() -> None:
+def bench_first_indicator() -> list[int]:
     """A fresh process's first indicator: Numba's import and the loops' compilation (an
     empty cache) or loading (the cache the first run wrote)."""
     print("\nFirst indicator in a fresh process (ms: import findata.core, then first rsi):")
+    figures = []
     with tempfile.TemporaryDirectory() as cache:
         environment = {**os.environ, "NUMBA_CACHE_DIR": cache}
         for label in ("empty Numba cache (compiles)", "warm Numba cache (loads)"):
@@ -355,6 +360,26 @@ def bench_first_indicator() -> None:
                 check=True,
             ).stdout.split()
             print(f"  {label:<34}import {output[0]:>5}  first rsi {output[1]:>5}")
+            figures += [int(value) for value in output]
+    return figures
+
+
+def check_figures(first_indicator: list[int]) -> None:
+    """``--quick``: every section printed its rows, each timing a positive, finite figure
+    (whatever it is: a quick run checks that the benchmark works, not how fast)."""
+    timings = [
+        value.wall for _, figures in ROWS for value in figures.values() if isinstance(value, Timing)
+    ]
+    # rows per section: resampling (pandas rules, intraday extras, one more), per-request
+    # work (6), indicators (10), calendars (3 + 2 filtered weekly pairs)
+    expected_rows = len(PANDAS_RULES) + len(INTRADAY_EXTRA) + 1 + 6 + 10 + 7
+    bad = [value for value in timings if not 0 < value < float("inf")]
+    if len(ROWS) != expected_rows or bad or len(first_indicator) != 4:
+        sys.exit(
+            f"bench_core --quick: {len(ROWS)} of {expected_rows} rows, timings out of range "
+            f"{bad}, first-indicator figures {first_indicator}"
+        )
+    print(f"bench_core --quick: {len(ROWS)} rows, {len(timings)} timings, each a figure")
 
 
 MINUTE = timedelta(minutes=1)
@@ -487,7 +512,14 @@ def main() -> None:
     parser.add_argument(
         "--with-pandas-all", action="store_true", help="pandas on all symbols (slow)"
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 symbols, 3 runs per figure; fail unless every figure was produced",
+    )
     options = parser.parse_args()
+    if options.quick:
+        options.symbols, options.repeat = 2, 3
 
     print(
         f"findata-core benchmark  python {platform.python_version()}  {platform.machine()}  "
@@ -519,9 +551,11 @@ def main() -> None:
     bench_indicators(
         every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
     )
-    bench_first_indicator()
+    first_indicator = bench_first_indicator()
     bench_calendars(every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat)
     bench_first_calendar()
+    if options.quick:
+        check_figures(first_indicator)
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     print("  load average at end: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
 

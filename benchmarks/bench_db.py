@@ -48,6 +48,15 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SYMBOLS_PER_FILE = 5
 
 
+FIGURES: list[float] = []
+
+
+def figure(value: float) -> float:
+    """A printed measurement, kept for ``--quick``'s check that each one was produced."""
+    FIGURES.append(value)
+    return value
+
+
 async def median_ms(action: Callable[[], Awaitable[object]], repeat: int) -> float:
     await action()  # warm: plans, imports, OS page cache
     samples = []
@@ -79,7 +88,8 @@ async def bench_store(
     await ingest_parquet(store, files)
     seconds = time.perf_counter() - started
     print(
-        f"  {label:<10} ingest {rows:>12,} rows  {seconds:8.1f} s  {rows / seconds:>12,.0f} rows/s"
+        f"  {label:<10} ingest {rows:>12,} rows  {seconds:8.1f} s  "
+        f"{figure(rows / seconds):>12,.0f} rows/s"
     )
 
     expected = (await store.get_symbol(symbol)).bar_count  # type: ignore[union-attr]
@@ -89,7 +99,7 @@ async def bench_store(
 
     kind = "hot (cache)" if isinstance(store, DuckDBStore) else "monthly chunks"
     read_ms = await median_ms(read, repeat)
-    print(f"  {label:<10} read 1 symbol ({expected:,} rows), {kind}: {read_ms:8.2f} ms")
+    print(f"  {label:<10} read 1 symbol ({expected:,} rows), {kind}: {figure(read_ms):8.2f} ms")
     if isinstance(store, DuckDBStore):
         await bench_duckdb_cold(label, store, symbol, expected, repeat)
     await store.disconnect()
@@ -105,7 +115,9 @@ async def bench_postgres_updates(
     await ingest_parquet(store, files[:1])
     seconds = time.perf_counter() - started
     rows = pq.read_metadata(files[0]).num_rows
-    print(f"  postgres   re-ingest the first file unchanged ({rows:,} rows): {seconds:8.2f} s")
+    print(
+        f"  postgres   re-ingest the first file unchanged ({rows:,} rows): {figure(seconds):8.2f} s"
+    )
     info = await store.get_symbol("SYM000")
     assert info is not None
     day = info.last_bar.date() + dt.timedelta(days=1)
@@ -118,7 +130,7 @@ async def bench_postgres_updates(
     seconds = time.perf_counter() - started
     print(
         f"  postgres   append one day to each of {symbols} symbols "
-        f"({appended[0].rows:,} rows): {seconds:8.2f} s"
+        f"({appended[0].rows:,} rows): {figure(seconds):8.2f} s"
     )
     await store.disconnect()
 
@@ -154,7 +166,7 @@ async def bench_duckdb_cold(
         await fresh.disconnect()
 
     open_ms = await median_ms(fresh_store, repeat)
-    print(f"  {label:<10} read 1 symbol ({expected:,} rows), open: {open_ms:8.2f} ms")
+    print(f"  {label:<10} read 1 symbol ({expected:,} rows), open: {figure(open_ms):8.2f} ms")
 
     # A connected store (the file attached) reading symbols it has not cached:
     # the store's own read path without the cache, as PostgreSQL's figure is.
@@ -171,7 +183,8 @@ async def bench_duckdb_cold(
     if samples:  # none with --symbols 1: no other symbol to read
         print(
             f"  {label:<10} read 1 symbol, not cached, file attached "
-            f"(median of {len(samples)} symbols): {statistics.median(samples) * 1e3:8.2f} ms"
+            f"(median of {len(samples)} symbols): "
+            f"{figure(statistics.median(samples) * 1e3):8.2f} ms"
         )
 
     await store.disconnect()  # from here on, a serving store: connected, has read before
@@ -206,7 +219,7 @@ async def bench_duckdb_cold(
             ms = statistics.median(samples[1:]) * 1e3
             print(
                 f"  {label:<10} read 1 symbol ({expected:,} rows), first after a change "
-                f"in another process, {name}: {ms:8.2f} ms"
+                f"in another process, {name}: {figure(ms):8.2f} ms"
             )
     finally:
         writer.stdin.close()
@@ -234,7 +247,14 @@ async def main() -> None:
         help="decimals of generated prices (default 4, as minute-bar feeds); 'full' for "
         "random full-precision doubles, the storage worst case",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 symbols, 3 reads per figure; fail unless every figure was produced",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.symbols, args.repeat = 2, 3
 
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
@@ -273,6 +293,14 @@ async def main() -> None:
             finally:
                 await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
                 await admin.close()
+    if args.quick:
+        # DuckDB: ingest, hot, open, not cached, 2 after a change; PostgreSQL: ingest, read,
+        # re-ingest, append.
+        expected = 6 * ("duckdb" in args.backends) + 4 * ("postgres" in args.backends)
+        bad = [value for value in FIGURES if not 0 < value < float("inf")]
+        if len(FIGURES) != expected or bad:
+            sys.exit(f"bench_db --quick: {len(FIGURES)} of {expected} figures, out of range {bad}")
+        print(f"bench_db --quick: {len(FIGURES)} figures, each produced")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 #      a key, serve; then the image's own HEALTHCHECK, 200 from /_healthcheck, a
 #      non-empty monthly series from /stocks/time-series/<demo symbol>, and an RSI from
 #      /stocks/indicators/<demo symbol> (Numba compiles into its cache on the tmpfs);
-#   3. stop and remove everything it started.
+#   3. the indicator loops load from the cache compiled at build (no compilation at start);
+#   4. stop and remove everything it started.
 # Usage: tests/delivery/image-smoke.sh IMAGE   (CONTAINER_ENGINE=docker|podman, PORT=...)
 set -euo pipefail
 
@@ -82,6 +83,17 @@ step "prepare the /data volume: migrate, demo data, an API key (one-shot contain
 "${engine[@]}" "${one_shot[@]}" "${run_opts[@]}" "$image" ingest demo --if-empty
 key="$("${engine[@]}" "${one_shot[@]}" "${run_opts[@]}" "$image" keys create image-smoke | tail -n 1)"
 [[ "$key" == fd_* ]] || fail "findata keys create printed no key"
+
+step "the indicator loops: loaded from the cache compiled at build, not compiled (ADR 0036)"
+# A fresh container: the entry point seeds the tmpfs cache (then runs `findata --help`),
+# and a process loads the loops with Numba's cache log on: loads only, nothing saved.
+cache_log="$("${engine[@]}" "${one_shot[@]}" "${limits[@]}" --read-only --tmpfs /tmp \
+  --entrypoint /bin/sh "$image" -c 'findata-entrypoint --help >/dev/null && NUMBA_DEBUG_CACHE=1 \
+  python3 -c "from findata.core import load_indicator_loops; load_indicator_loops()"')"
+loaded="$(grep -c 'data loaded' <<< "$cache_log" || true)"
+saved="$(grep -c 'data saved' <<< "$cache_log" || true)"
+(( loaded > 0 && saved == 0 )) || fail "Numba loaded $loaded and compiled $saved loops:"$'\n'"$cache_log"
+echo "$loaded compiled loops loaded from the image's cache, none compiled"
 
 step "serve on 127.0.0.1:$port"
 if [[ "$engine_name" == podman ]] && [[ ! -S /run/systemd/private ]]; then

@@ -50,8 +50,13 @@ def test_runtime_images_take_only_the_venv_from_the_build(
     instructions = _lineage(stages, target)
     # WHEN every COPY is listed
     copies = [i for i in instructions if i.upper().startswith(("COPY", "ADD"))]
-    # THEN the only thing copied in is the pruned virtualenv: no sources, tests or wheels
-    assert copies == ["COPY --from=venv /opt/venv /opt/venv"]
+    # THEN what is copied in is the pruned virtualenv, the indicator loops it compiled
+    # (Numba's cache) and the entry point that seeds them: no sources, tests or wheels
+    assert copies == [
+        "COPY --from=venv /opt/venv /opt/venv",
+        "COPY --from=venv /opt/numba-cache /opt/numba-cache",
+        "COPY services/api/entrypoint.sh /usr/local/bin/findata-entrypoint",
+    ]
     assert not any(i.upper().startswith("FROM BUILDER") for i in instructions)
 
 
@@ -76,8 +81,27 @@ def test_the_api_checks_its_health_endpoint_without_curl(stages: dict[str, list[
     # THEN Python's urllib asks /_healthcheck (no curl in a slim image), and findata serve runs
     assert "urllib.request" in healthcheck
     assert "/_healthcheck" in healthcheck
-    assert 'ENTRYPOINT ["findata"]' in instructions
+    assert 'ENTRYPOINT ["findata-entrypoint"]' in instructions
     assert instructions[-1] == 'CMD ["serve"]'
+
+
+def test_the_loops_are_compiled_at_build_for_the_cpu_they_are_loaded_for(
+    stages: dict[str, list[str]], repo_root: Path
+) -> None:
+    # GIVEN the stage that compiles the indicator loops and the runtime image's environment
+    compiling = " ".join(stages["venv"])
+    runtime = " ".join(_lineage(stages, "api"))
+    entrypoint = (repo_root / "services/api/entrypoint.sh").read_text(encoding="utf-8")
+    # WHEN the CPU target and the cache locations are read
+    # THEN both compile for and load with the generic CPU (Numba's cache key holds the CPU
+    # name and features: any other value at run time would recompile), and the entry point
+    # seeds the writable cache from the build's, then runs findata with the arguments
+    assert "ENV NUMBA_CPU_NAME=generic" in compiling
+    assert "NUMBA_CACHE_DIR=/opt/numba-cache" in compiling
+    assert "NUMBA_CPU_NAME=generic" in runtime
+    assert "NUMBA_CACHE_DIR=/tmp/numba-cache" in runtime
+    assert "seed=/opt/numba-cache" in entrypoint
+    assert entrypoint.rstrip().endswith('exec findata "$@"')
 
 
 def test_the_dependency_layer_comes_before_the_source(stages: dict[str, list[str]]) -> None:

@@ -58,9 +58,13 @@ class StoreGateway:
         return self._connected
 
     async def start(self) -> None:
-        """Connect when serving starts; a store that is down now is retried later, not fatal."""
+        """Connect when serving starts, then list the symbols once, so that the first request
+        does not pay a fresh process's first query (DuckDB: ~50 ms CPU to attach the file
+        and run its first statement; measured in docs/delivery.md). A store that is down now
+        is retried later, not fatal."""
         try:
             await self._connect()
+            await self.store.list_symbols()
         except _OUTAGES as exc:
             _log.warning("store unavailable at start-up, will retry: %s", _describe(exc))
 
