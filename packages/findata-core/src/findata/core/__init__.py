@@ -1,12 +1,16 @@
 """findata-core: OHLCV resampling and TA-Lib-compatible indicators on Arrow tables.
 
 Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` checks and
-normalises bars, :func:`resample` aggregates them into calendar buckets of the
-exchange's time zone, :func:`compute_indicator` computes any indicator of
-:data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
+normalises bars, :func:`adjust_bars` adjusts them for splits and dividends (checked by
+:func:`validate_splits` and :func:`validate_dividends`), :func:`resample` aggregates
+them into calendar buckets of the exchange's time zone, :func:`compute_indicator`
+computes any indicator of :data:`INDICATORS` per symbol. The numpy kernels behind the
+indicators are public too.
 """
 
-from findata.core import columns
+from findata.core import actions, columns
+from findata.core._action_tables import validate_actions, validate_dividends, validate_splits
+from findata.core._adjust import AdjustmentReport, SkippedDividend, SkipReason, adjust_bars
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core._kernels import (
@@ -26,6 +30,7 @@ from findata.core._kernels import (
 from findata.core._resample import resample, resampled_schema
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
+from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA, Adjustment
 from findata.core.columns import BAR_SCHEMA
 
 __version__ = "0.1.0"
@@ -33,14 +38,22 @@ __version__ = "0.1.0"
 __all__ = [
     "BAR_SCHEMA",
     "DEFAULT_TIMEZONE",
+    "DIVIDENDS_SCHEMA",
     "INDICATORS",
+    "SPLITS_SCHEMA",
+    "Adjustment",
+    "AdjustmentReport",
     "FindataError",
     "Frequency",
     "IndicatorSpec",
     "InvalidBarsError",
     "InvalidParameterError",
     "ParameterSpec",
+    "SkipReason",
+    "SkippedDividend",
     "__version__",
+    "actions",
+    "adjust_bars",
     "atr",
     "bbands",
     "columns",
@@ -55,7 +68,10 @@ __all__ = [
     "sma",
     "stoch",
     "true_range",
+    "validate_actions",
     "validate_bars",
+    "validate_dividends",
+    "validate_splits",
     "vwap",
     "wma",
 ]
