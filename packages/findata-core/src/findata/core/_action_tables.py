@@ -259,7 +259,9 @@ def _check(
         actions.first(name, _out_of_range(columns[name]), _OUT_OF_RANGE) for name in date_columns
     ]
     problems += [
-        actions.first(name, _not_positive(values[name]), "must be a positive finite number")
+        actions.first(
+            name, _not_positive(columns[name], values[name]), "must be a positive finite number"
+        )
         for name in amounts
     ]
     if kind is ActionKind.DIVIDEND:
@@ -339,13 +341,14 @@ def _out_of_range(dates: pa.Array) -> Mask | None:
     return bad & ~_mask(dates.is_null()) if dates.null_count else bad
 
 
-def _not_positive(values: F64) -> Mask | None:
-    """Rows that are not positive finite numbers; NaN (null) rows are the null check's."""
+def _not_positive(numbers: pa.Array, values: F64) -> Mask | None:
+    """Rows of ``numbers`` (as ``values``, nulls as NaN) that are not positive finite
+    numbers; null rows are the null check's (NaN from the data is not null)."""
+    if np.isfinite(values.sum()) and values.min(initial=np.inf) > 0:
+        return None
     with np.errstate(invalid="ignore"):
-        if np.isfinite(values.sum()) and not (values <= 0).any():
-            return None
-        bad: Mask = np.isinf(values) | (values <= 0)
-    return bad
+        bad: Mask = ~(np.isfinite(values) & (values > 0))
+    return bad & _mask(numbers.is_valid()) if numbers.null_count else bad
 
 
 def _bad_currencies(currencies: pa.Array) -> Mask | None:
