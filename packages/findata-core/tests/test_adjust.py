@@ -663,6 +663,30 @@ def test_given_adjusted_bars_when_computing_indicators_then_they_match_talib_on_
         np.testing.assert_allclose(values, reference, rtol=1e-10, equal_nan=True, err_msg=name)
 
 
+def test_given_hundreds_of_symbols_with_actions_when_adjusting_then_each_matches_the_reference(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN 300 symbols of the week above, each with its own split and dividend (over a
+    # thousand runs of rows with one factor: more than are multiplied run by run)
+    names = [f"S{i:03d}" for i in range(300)]
+    bars = make_bars([(name, *row[1:]) for name in names for row in WEEK_ROWS])
+    splits = _splits(*((name, WEEK[1 + i % 4], 1.0, 2.0 + i % 3) for i, name in enumerate(names)))
+    dividends = _dividends(
+        *((name, WEEK[4 - i % 3], 0.1 + i / 1000) for i, name in enumerate(names))
+    )
+    # WHEN
+    adjusted, report = adjust_bars(bars, splits, dividends, "all")
+    # THEN
+    expected, skipped = reference_adjust(
+        bars, _as_actions(splits), _as_actions(dividends), "all", "America/New_York"
+    )
+    for name in PRICES:
+        np.testing.assert_allclose(adjusted.column(name).to_numpy(), expected[name], rtol=1e-13)
+    assert _column(adjusted, "volume") == expected["volume"]
+    assert skipped == set()
+    assert report.skipped_dividends == ()
+
+
 ZONES = ["America/New_York", "Asia/Tokyo", "America/St_Johns"]
 SPLIT_ROWS = pa.schema(
     [

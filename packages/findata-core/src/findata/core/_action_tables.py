@@ -132,7 +132,8 @@ def validate_actions(actions: pa.Table) -> tuple[pa.Table, pa.Table]:
     :func:`validate_dividends` do.
     """
     _require_table(actions, "actions")
-    _require_columns(actions, (SYMBOL, EX_DATE, ACTION), "actions")
+    present = set(actions.column_names)
+    _require_columns(present, (SYMBOL, EX_DATE, ACTION), "actions")
     kinds = pc.utf8_lower(pc.utf8_trim_whitespace(_cast(actions, ACTION, pa.string())))
     is_split = _mask(pc.equal(kinds, ActionKind.SPLIT.value))
     is_dividend = _mask(pc.equal(kinds, ActionKind.DIVIDEND.value))
@@ -144,7 +145,7 @@ def validate_actions(actions: pa.Table) -> tuple[pa.Table, pa.Table]:
         (is_dividend, ActionKind.DIVIDEND, _SPLIT_AMOUNTS),
     ):
         for name in foreign:
-            if name in actions.column_names:
+            if name in present:
                 given = rows & ~_mask(pc.is_null(actions.column(name)))
                 problems.append(_first_of(given, name, f"a {kind} has no {name}"))
     _raise_earliest(problems)
@@ -175,8 +176,8 @@ def _require_table(value: object, what: str) -> None:
         raise InvalidBarsError(f"{what} must be a pyarrow.Table, not {type(value).__name__}")
 
 
-def _require_columns(table: pa.Table, names: Sequence[str], what: str) -> None:
-    missing = [name for name in names if name not in table.column_names]
+def _require_columns(present: set[str], names: Sequence[str], what: str) -> None:
+    missing = [name for name in names if name not in present]
     if missing:
         raise InvalidBarsError(
             f"{what}: missing column(s) {', '.join(map(repr, missing))}", column=missing[0]
@@ -228,10 +229,11 @@ def _check(
 ) -> CheckedActions:
     what = "splits" if kind is ActionKind.SPLIT else "dividends"
     _require_table(table, what)
-    _require_columns(table, [field.name for field in fields if not field.nullable], what)
+    present = set(table.column_names)
+    _require_columns(present, [field.name for field in fields if not field.nullable], what)
     columns = {
         field.name: _cast(table, field.name, field.type)
-        if field.name in table.column_names
+        if field.name in present
         else pa.nulls(table.num_rows, field.type)
         for field in fields
     }
