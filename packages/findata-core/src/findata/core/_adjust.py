@@ -1,12 +1,13 @@
 """Backward adjustment of bars for splits and cash dividends, as CRSP and Yahoo do it.
 
 A bar's factor is the product over the actions whose ex-date is after the bar's trading
-date, so it is constant between two consecutive ex-dates: for each symbol, the rows
-before each ex-date are found by one binary search of the instant that date begins in
-the exchange's time zone, the factors of those runs are cumulative products taken from
-the last action back (``numpy.multiply.accumulate``), and one ``numpy.repeat`` spreads
-them over the rows. Work per row is one multiplication per price column and one for
-the volume (docs/decisions/0070-adjustment-factors-per-run-of-rows.md).
+date, so it is constant between two consecutive ex-dates. For each symbol, the rows
+before an ex-date are found by one binary search of the instant that date begins in the
+exchange's time zone; the factor of each run of rows between two ex-dates is a
+cumulative product taken from the last action back (``numpy.multiply.accumulate``); and
+each column is multiplied run by run by a scalar, into memory of Arrow's pool. No work
+is done per row but the multiplications themselves
+(docs/decisions/0070-adjustment-factors-per-run-of-rows.md).
 """
 
 from __future__ import annotations
@@ -134,9 +135,10 @@ def adjust_bars(
     ``split`` multiplies open, high, low, close and vwap by the split factor and volume by
     ``split_to / split_from`` (the inverse, exactly whole for whole-number splits), rounded
     to the nearest integer, halves to even (``numpy.rint``); ``dividend`` multiplies prices
-    by the dividend factor; ``all`` by split factor x dividend factor; ``raw`` returns
-    ``bars`` as given. trade_count and other columns are unchanged, and so are bars on or
-    after the last ex-date, so appending bars never changes earlier answers.
+    by the dividend factor; ``all`` by split factor x dividend factor. trade_count and
+    other columns are unchanged, and so are bars on or after the last ex-date, so appending
+    bars never changes earlier answers. With nothing to apply (``raw``, or no action of the
+    kinds asked for) ``bars`` come back as given, unchecked.
 
     A dividend with no bar before its ex-date, or whose cash amount is not below ``C``, is
     skipped and listed in the report (for the first reason it would adjust no bar anyway).
@@ -147,7 +149,13 @@ def adjust_bars(
     zone_info(timezone)
     split_table = None if splits is None else check_splits(splits)
     dividend_table = None if dividends is None else check_dividends(dividends)
-    if adjustment is Adjustment.RAW:
+    if not adjustment.splits or (split_table is not None and len(split_table.days) == 0):
+        split_table = None
+    if not adjustment.dividends or (dividend_table is not None and len(dividend_table.days) == 0):
+        dividend_table = None
+    if split_table is None and dividend_table is None:  # nothing to apply, in any order
+        if not isinstance(bars, pa.Table):
+            raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
         return bars, AdjustmentReport(adjustment)
     series = _Series.of(bars)
     if series.rows == 0:
@@ -155,15 +163,9 @@ def adjust_bars(
     zone = offset_table(
         timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
     )
-    split_actions = (
-        _Splits.of(split_table, series, zone)
-        if adjustment.splits and split_table is not None and len(split_table.days)
-        else None
-    )
+    split_actions = None if split_table is None else _Splits.of(split_table, series, zone)
     dividend_actions = (
-        _Dividends.of(dividend_table, series, zone)
-        if adjustment.dividends and dividend_table is not None and len(dividend_table.days)
-        else None
+        None if dividend_table is None else _Dividends.of(dividend_table, series, zone)
     )
     closes: F64 = _values(bars.column(CLOSE)) if dividend_actions else np.empty(0)
     runs = _Runs()
