@@ -12,7 +12,7 @@ from typing import Final
 
 import pyarrow as pa
 
-from findata.core._errors import InvalidParameterError
+from findata.core._types import parse_choice
 from findata.core.columns import SYMBOL
 
 __all__ = [
@@ -91,18 +91,7 @@ class Adjustment(enum.StrEnum):
     @classmethod
     def parse(cls, value: str | Adjustment) -> Adjustment:
         """Accept an adjustment by name, case-insensitively (``all``, ``All``, ``ALL``)."""
-        if isinstance(value, Adjustment):
-            return value
-        wanted = str(value).strip().casefold()
-        for member in cls:
-            if member.value == wanted:
-                return member
-        raise InvalidParameterError(
-            "adjustment",
-            f"unknown adjustment {value!r}",
-            value=value,
-            allowed=[member.value for member in cls],
-        )
+        return parse_choice(cls, value, "adjustment")
 
     @property
     def splits(self) -> bool:
