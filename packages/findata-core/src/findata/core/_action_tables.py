@@ -11,6 +11,7 @@ locating a bad row are computed only once a reduction has failed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -49,7 +50,7 @@ _FIRST_DAY: Final = (date.min - _EPOCH).days
 _LAST_DAY: Final = (date.max - _EPOCH).days
 """Dates a ``datetime.date`` can hold (years 1-9999), so every consumer can read them."""
 _OUT_OF_RANGE: Final = "is outside the years 1-9999"
-_CURRENCY_PATTERN: Final = "^[A-Z]{3}$"
+_CURRENCY: Final = re.compile("[A-Z]{3}")
 _SPLIT_AMOUNTS: Final = (SPLIT_FROM, SPLIT_TO)
 _DIVIDEND_FIELDS: Final = (CASH_AMOUNT, *OPTIONAL_DIVIDEND_COLUMNS)
 _REFERENCE_FIELD: Final = pa.field(REFERENCE_CLOSE, pa.float64())
@@ -57,17 +58,26 @@ _REFERENCE_FIELD: Final = pa.field(REFERENCE_CLOSE, pa.float64())
 
 @dataclass(frozen=True, slots=True)
 class CheckedActions:
-    """Valid actions of one kind, sorted by symbol and ex-date, with NumPy views of them."""
+    """Valid actions of one kind with NumPy views of them, sorted by symbol and ex-date."""
 
-    table: pa.Table
+    columns: dict[str, pa.Array]
+    """The typed columns, in input order."""
+    order: Index | None
+    """The rows of :attr:`columns` in sorted order (``None``: already sorted)."""
     symbols: list[str]
     """The distinct symbols, ascending."""
     codes: Index
-    """Each row's symbol, as an index into :attr:`symbols`."""
+    """Each (sorted) row's symbol, as an index into :attr:`symbols`."""
     days: I64
-    """Each row's ex-date, in days since 1970-01-01."""
+    """Each (sorted) row's ex-date, in days since 1970-01-01."""
     amounts: dict[str, F64]
-    """The float columns of each row (NaN where null)."""
+    """The float columns of each (sorted) row (NaN where null)."""
+
+    def table(self, schema: pa.Schema) -> pa.Table:
+        """The actions as a table of ``schema`` (built on demand: ``adjust_bars`` needs
+        only the NumPy views)."""
+        table = pa.Table.from_arrays(list(self.columns.values()), schema=schema)
+        return table if self.order is None else table.take(pa.array(self.order))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,7 @@ def validate_splits(splits: pa.Table) -> pa.Table:
     ``split_from`` and ``split_to`` may be integers or floats and must be positive finite
     numbers; ``ex_date`` a date (date32 or date64) in years 1-9999; (symbol, ex_date) unique.
     """
-    return check_splits(splits).table
+    return check_splits(splits).table(SPLITS_SCHEMA)
 
 
 def validate_dividends(dividends: pa.Table) -> pa.Table:
@@ -103,7 +113,9 @@ def validate_dividends(dividends: pa.Table) -> pa.Table:
     optional ``reference_close`` (see ``adjust_bars``), positive and finite where given,
     is kept as the last column.
     """
-    return check_dividends(dividends).table
+    checked = check_dividends(dividends)
+    extra = [_REFERENCE_FIELD] if REFERENCE_CLOSE in checked.columns else []
+    return checked.table(pa.schema([*DIVIDENDS_SCHEMA, *extra]))
 
 
 def check_splits(splits: pa.Table) -> CheckedActions:
@@ -134,7 +146,8 @@ def validate_actions(actions: pa.Table) -> tuple[pa.Table, pa.Table]:
     _require_table(actions, "actions")
     present = set(actions.column_names)
     _require_columns(present, (SYMBOL, EX_DATE, ACTION), "actions")
-    kinds = pc.utf8_lower(pc.utf8_trim_whitespace(_cast(actions, ACTION, pa.string())))
+    action = _cast(actions, actions.schema.get_field_index(ACTION), pa.string())
+    kinds = pc.utf8_lower(pc.utf8_trim_whitespace(action))
     is_split = _mask(pc.equal(kinds, ActionKind.SPLIT.value))
     is_dividend = _mask(pc.equal(kinds, ActionKind.DIVIDEND.value))
     problems: list[_Problem | None] = [
@@ -203,10 +216,11 @@ _READABLE_AS: Final[dict[pa.DataType, tuple[str, Callable[[pa.DataType], bool]]]
 }
 
 
-def _cast(table: pa.Table, name: str, target: pa.DataType) -> pa.Array:
-    """Column ``name`` as one array of type ``target``, or an error naming the column."""
-    column = table.column(name)
+def _cast(table: pa.Table, index: int, target: pa.DataType) -> pa.Array:
+    """Column ``index`` as one array of type ``target``, or an error naming the column."""
+    column = table.column(index)
     if column.type != target:
+        name = table.schema.names[index]
         expected, readable = _READABLE_AS[target]
         if not (pa.types.is_null(column.type) or readable(column.type)):
             raise InvalidBarsError(
@@ -229,37 +243,32 @@ def _check(
 ) -> CheckedActions:
     what = "splits" if kind is ActionKind.SPLIT else "dividends"
     _require_table(table, what)
-    present = set(table.column_names)
-    _require_columns(present, [field.name for field in fields if not field.nullable], what)
+    schema = table.schema
+    positions = {field.name: schema.get_field_index(field.name) for field in fields}
+    required = [field.name for field in fields if not field.nullable]
+    _require_columns({name for name, index in positions.items() if index >= 0}, required, what)
     columns = {
-        field.name: _cast(table, field.name, field.type)
-        if field.name in present
+        field.name: _cast(table, positions[field.name], field.type)
+        if positions[field.name] >= 0
         else pa.nulls(table.num_rows, field.type)
         for field in fields
     }
-    typed = pa.Table.from_arrays(list(columns.values()), schema=pa.schema(fields))
-    symbols = columns[SYMBOL]
-    encoded = (symbols.fill_null("") if symbols.null_count else symbols).dictionary_encode()
-    names: list[str] = encoded.dictionary.to_pylist()
-    rank = np.empty(len(names), dtype=np.intp)
-    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
-    codes = rank[encoded.indices.to_numpy()]
+    # Symbols as Python strings: an action table is small, and a dictionary of its few
+    # distinct symbols is cheaper than Arrow's hashing kernel and a sort of its result.
+    symbols = columns[SYMBOL].to_pylist()
+    names = sorted({symbol for symbol in symbols if symbol is not None})
+    code_of = {name: code for code, name in enumerate(names)}
+    codes = np.fromiter((code_of.get(symbol, 0) for symbol in symbols), np.intp, len(symbols))
     days = _days(columns[EX_DATE])
     values = {name: columns[name].to_numpy(zero_copy_only=False) for name in amounts}
-    actions = _Actions(typed, kind, days)
+    actions = _Actions(columns, kind, days)
     problems: list[_Problem | None] = [
-        _first_of(_nulls(columns[field.name]), field.name, f"a {kind} has no {field.name}")
-        for field in fields
-        if not field.nullable
+        _first_of(_nulls(columns[name]), name, f"a {kind} has no {name}") for name in required
     ]
-    blank = [code for code, name in enumerate(names) if not name.strip()]
-    if blank and not symbols.null_count:
-        bad_symbols = np.isin(encoded.indices.to_numpy(), blank)
-        problems.append(_first_of(bad_symbols, SYMBOL, f"a {kind} has no symbol"))
-    date_columns = (EX_DATE, PAY_DATE, RECORD_DATE) if kind is ActionKind.DIVIDEND else (EX_DATE,)
-    problems += [
-        actions.first(name, _out_of_range(columns[name]), _OUT_OF_RANGE) for name in date_columns
-    ]
+    if not all(name.strip() for name in names):
+        blank = np.array([not (symbol or "").strip() for symbol in symbols])
+        problems.append(_first_of(blank, SYMBOL, f"a {kind} has no symbol"))
+    problems.append(actions.first(EX_DATE, _out_of_range(days, columns[EX_DATE]), _OUT_OF_RANGE))
     problems += [
         actions.first(
             name, _not_positive(columns[name], values[name]), "must be a positive finite number"
@@ -267,27 +276,27 @@ def _check(
         for name in amounts
     ]
     if kind is ActionKind.DIVIDEND:
+        for name in (PAY_DATE, RECORD_DATE):
+            dates = columns[name]
+            if dates.null_count < len(dates):
+                bad = _out_of_range(_days(dates), dates)
+                problems.append(actions.first(name, bad, _OUT_OF_RANGE))
         currencies = _bad_currencies(columns[CURRENCY])
         problems.append(actions.first(CURRENCY, currencies, "is not a code like 'USD'"))
     order = np.lexsort((days, codes))
     problems.append(actions.repeated(order, codes[order], days[order]))
     _raise_earliest(problems)
-    if (order[1:] > order[:-1]).all():
-        return CheckedActions(typed, sorted(names), codes, days, values)
-    return CheckedActions(
-        typed.take(pa.array(order)),
-        sorted(names),
-        codes[order],
-        days[order],
-        {name: column[order] for name, column in values.items()},
-    )
+    if not np.any(order[1:] < order[:-1]):
+        return CheckedActions(columns, None, names, codes, days, values)
+    sorted_values = {name: column[order] for name, column in values.items()}
+    return CheckedActions(columns, order, names, codes[order], days[order], sorted_values)
 
 
 @dataclass(frozen=True, slots=True)
 class _Actions:
-    """A typed table of actions, for describing its bad rows."""
+    """Typed columns of actions, for describing their bad rows."""
 
-    table: pa.Table
+    columns: dict[str, pa.Array]
     kind: ActionKind
     days: I64
 
@@ -295,7 +304,7 @@ class _Actions:
         """``split of 'AAPL' on 2020-08-31``: the action of ``row``, as a user names it."""
         day = int(self.days[row])
         on = _EPOCH + timedelta(days=day) if _FIRST_DAY <= day <= _LAST_DAY else f"day {day}"
-        return f"{self.kind} of {self.table.column(SYMBOL)[row].as_py()!r} on {on}"
+        return f"{self.kind} of {self.columns[SYMBOL][row].as_py()!r} on {on}"
 
     def repeated(self, order: Index, codes: Index, days: I64) -> _Problem | None:
         """The first row repeating an earlier row's symbol and ex-date (rows in ``order``
@@ -312,7 +321,7 @@ class _Actions:
         if bad is None or not bad.any():
             return None
         row = int(np.argmax(bad))
-        column = self.table.column(name)
+        column = self.columns[name]
         if pa.types.is_date(column.type):  # out of range: beyond what datetime.date holds
             shown = f"{column.cast(pa.int32())[row].as_py()} days from 1970-01-01"
         else:
@@ -333,11 +342,9 @@ def _nulls(column: pa.Array) -> Mask | None:
     return _mask(column.is_null()) if column.null_count else None
 
 
-def _out_of_range(dates: pa.Array) -> Mask | None:
-    if dates.null_count == len(dates):
-        return None
-    days = _days(dates)
-    if days.min() >= _FIRST_DAY and days.max() <= _LAST_DAY:
+def _out_of_range(days: I64, dates: pa.Array) -> Mask | None:
+    """Rows of ``dates`` (as ``days``, nulls as 0) a ``datetime.date`` cannot hold."""
+    if len(days) == 0 or (days.min() >= _FIRST_DAY and days.max() <= _LAST_DAY):
         return None
     bad: Mask = (days < _FIRST_DAY) | (days > _LAST_DAY)
     return bad & ~_mask(dates.is_null()) if dates.null_count else bad
@@ -354,9 +361,12 @@ def _not_positive(numbers: pa.Array, values: F64) -> Mask | None:
 
 
 def _bad_currencies(currencies: pa.Array) -> Mask | None:
+    """Rows whose currency is not three capital letters, checked once per distinct value."""
     if currencies.null_count == len(currencies):
         return None
-    return ~_mask(pc.fill_null(pc.match_substring_regex(currencies, _CURRENCY_PATTERN), True))
+    distinct = [value for value in currencies.unique().to_pylist() if value is not None]
+    bad = [value for value in distinct if not _CURRENCY.fullmatch(value)]
+    return _mask(pc.is_in(currencies, value_set=pa.array(bad, pa.string()))) if bad else None
 
 
 def _mask(values: pa.Array | pa.ChunkedArray) -> Mask:

@@ -26,13 +26,7 @@ from findata.core._action_tables import CheckedActions, check_dividends, check_s
 from findata.core._errors import InvalidBarsError
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import DEFAULT_TIMEZONE
-from findata.core.actions import (
-    CASH_AMOUNT,
-    REFERENCE_CLOSE,
-    SPLIT_FROM,
-    SPLIT_TO,
-    Adjustment,
-)
+from findata.core.actions import CASH_AMOUNT, REFERENCE_CLOSE, SPLIT_FROM, SPLIT_TO, Adjustment
 from findata.core.columns import (
     CLOSE,
     PERIOD_START,
@@ -121,17 +115,19 @@ def adjust_bars(
     (the types of :data:`~findata.core.BAR_SCHEMA`, each symbol's rows together and in
     increasing time); only the types, nulls and that order are checked here. ``splits``
     and ``dividends`` as :data:`~findata.core.actions.SPLITS_SCHEMA` and
-    :data:`~findata.core.actions.DIVIDENDS_SCHEMA` (checked by :func:`validate_splits`
-    and :func:`validate_dividends`; ``None`` for none). Actions of symbols without bars
-    are ignored. Pass every action of a symbol, not only those in the bars' range: bars
-    of 2023 adjusted for splits are adjusted for the splits of 2024 too.
+    :data:`~findata.core.actions.DIVIDENDS_SCHEMA` (checked as :func:`validate_splits`
+    and :func:`validate_dividends` do, when the adjustment uses them; ``None`` for none).
+    Actions of symbols without bars are ignored. Pass every action of a symbol, not only
+    those in the bars' range: bars of 2023 adjusted for splits are adjusted for the
+    splits of 2024 too.
 
     A bar's trading date is its timestamp's date in ``timezone``. Its split factor is the
     product of ``split_from / split_to`` over the splits with an ex-date after that date;
     its dividend factor the product of ``1 - cash_amount / C`` over such dividends, where
     ``C`` is the raw close of the symbol's last bar before the ex-date (intraday: the last
     bar of the previous trading date), or the dividend's ``reference_close`` when given,
-    for bars that end before the ex-date. Products run from the latest ex-date back.
+    for bars that end before the ex-date. Products run from the latest ex-date back
+    (``all``: over splits and dividends together).
     ``split`` multiplies open, high, low, close and vwap by the split factor and volume by
     ``split_to / split_from`` (the inverse, exactly whole for whole-number splits), rounded
     to the nearest integer, halves to even (``numpy.rint``); ``dividend`` multiplies prices
@@ -147,13 +143,11 @@ def adjust_bars(
     """
     adjustment = Adjustment.parse(adjustment)
     zone_info(timezone)
-    split_table = None if splits is None else check_splits(splits)
-    dividend_table = None if dividends is None else check_dividends(dividends)
-    if not adjustment.splits or (split_table is not None and len(split_table.days) == 0):
-        split_table = None
-    if not adjustment.dividends or (dividend_table is not None and len(dividend_table.days) == 0):
-        dividend_table = None
-    if split_table is None and dividend_table is None:  # nothing to apply, in any order
+    split_actions = check_splits(splits) if adjustment.splits and splits is not None else None
+    dividend_actions = (
+        check_dividends(dividends) if adjustment.dividends and dividends is not None else None
+    )
+    if _none(split_actions) and _none(dividend_actions):  # nothing to apply, in any order
         if not isinstance(bars, pa.Table):
             raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
         return bars, AdjustmentReport(adjustment)
@@ -163,16 +157,19 @@ def adjust_bars(
     zone = offset_table(
         timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
     )
-    split_actions = None if split_table is None else _Splits.of(split_table, series, zone)
-    dividend_actions = (
-        None if dividend_table is None else _Dividends.of(dividend_table, series, zone)
-    )
-    closes: F64 = _values(bars.column(CLOSE)) if dividend_actions else np.empty(0)
-    runs = _Runs()
+    splits_of = _Matched.of(split_actions, series)
+    dividends_of = _Matched.of(dividend_actions, series)
+    if zone.dates_are_monotonic:
+        _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
+    runs = _Runs(series, zone, _values(bars.column(CLOSE)) if dividends_of else _NO_CLOSES)
     for block in range(len(series.starts)):
-        runs.add_block(series, zone, block, split_actions, dividend_actions, closes)
+        runs.add_block(block, splits_of, dividends_of)
     skipped = sorted(runs.skipped, key=lambda entry: (entry.symbol, entry.ex_date))
-    return runs.apply(series), AdjustmentReport(adjustment, tuple(skipped))
+    return runs.apply(), AdjustmentReport(adjustment, tuple(skipped))
+
+
+def _none(actions: CheckedActions | None) -> bool:
+    return actions is None or len(actions.days) == 0
 
 
 def _values(column: pa.ChunkedArray) -> npt.NDArray[Any]:
@@ -180,6 +177,10 @@ def _values(column: pa.ChunkedArray) -> npt.NDArray[Any]:
     chunk = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     values: npt.NDArray[Any] = chunk.to_numpy()
     return values
+
+
+_FEW_BLOCKS: Final = 64
+"""Up to this many symbols, their names are read one by one rather than by a take."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,25 +201,26 @@ class _Series:
     def of(cls, bars: pa.Table) -> _Series:
         if not isinstance(bars, pa.Table):
             raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
-        present = set(bars.column_names)
-        if TIMESTAMP not in present and PERIOD_START in present:
+        schema = bars.schema
+        if schema.get_field_index(TIMESTAMP) < 0 and schema.get_field_index(PERIOD_START) >= 0:
             raise InvalidBarsError(
                 "adjust raw bars (timestamp), then resample them: a bucket spanning an "
                 "ex-date cannot be adjusted as a whole",
                 column=PERIOD_START,
             )
+        types = dict(zip(schema.names, schema.types, strict=True))
         for name, kind in _BAR_TYPES.items():
-            if name not in present:
+            if name not in types:
                 if name in REQUIRED_BAR_COLUMNS:
                     raise InvalidBarsError(f"missing column {name!r}", column=name)
                 continue
-            column = bars.column(name)
-            if column.type != kind:
+            if types[name] != kind:
                 raise InvalidBarsError(
-                    f"column {name!r} has type {column.type}, not {kind}: "
+                    f"column {name!r} has type {types[name]}, not {kind}: "
                     "pass the bars through validate_bars first",
                     column=name,
                 )
+            column = bars.column(name)
             if column.null_count and name != VWAP:
                 row = int(np.argmax(_values(pc.is_null(column))))
                 raise InvalidBarsError(
@@ -230,7 +232,10 @@ class _Series:
         symbols = bars.column(SYMBOL)
         symbols = symbols.chunk(0) if symbols.num_chunks == 1 else symbols.combine_chunks()
         starts = _symbol_starts(symbols)
-        names = symbols.take(pa.array(starts)).to_pylist()
+        if len(starts) <= _FEW_BLOCKS:
+            names = [symbols[start].as_py() for start in starts.tolist()]
+        else:
+            names = symbols.take(pa.array(starts)).to_pylist()
         _check_contiguous(names, starts)
         times = _values(bars.column(TIMESTAMP)).view(np.int64)
         _check_increasing(times, starts, names)
@@ -240,16 +245,17 @@ class _Series:
 
 def _symbol_starts(symbols: pa.StringArray) -> Index:
     """First row of each run of equal symbols. When every row holds the first row's
-    symbol (one symbol, as the API reads them) two comparisons of the string bytes with
-    themselves shifted by one symbol prove it; else Arrow compares the rows."""
+    symbol (one symbol, as the API reads them) the string offsets and two comparisons of
+    the string bytes with themselves shifted by one symbol prove it; else Arrow compares
+    the rows."""
     rows = len(symbols)
     first = symbols[0].as_py().encode()
     width = len(first)
-    lengths = pc.min_max(pc.binary_length(symbols))
-    if lengths["min"].as_py() == lengths["max"].as_py() == width:
-        base = int(
-            np.frombuffer(symbols.buffers()[1], np.int32, count=1, offset=symbols.offset * 4)[0]
-        )
+    offsets = np.frombuffer(
+        symbols.buffers()[1], np.int32, count=rows + 1, offset=symbols.offset * 4
+    )
+    if ((offsets[1:] - offsets[:-1]) == width).all():
+        base = int(offsets[0])
         data = symbols.buffers()[2]
         if width == 0 or (
             data.slice(base, width).equals(pa.py_buffer(first))
@@ -263,6 +269,8 @@ def _symbol_starts(symbols: pa.StringArray) -> Index:
 
 
 def _check_contiguous(names: list[str], starts: Index) -> None:
+    if len(set(names)) == len(names):
+        return
     seen: set[str] = set()
     for name, start in zip(names, starts.tolist(), strict=True):
         if name in seen:
@@ -291,296 +299,228 @@ def _check_increasing(times: I64, starts: Index, names: list[str]) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class _Kind:
-    """The actions of one kind whose symbol has bars, ordered by block, then ex-date."""
+@dataclass(slots=True)
+class _Matched:
+    """Checked actions of one kind whose symbol has bars, ordered by block, then ex-date."""
 
+    actions: CheckedActions
     rows: Index
-    """Their rows in the checked actions (sorted by symbol and ex-date)."""
+    """Their rows in ``actions``."""
     days: I64
     """Ex-dates, days since 1970-01-01."""
-    begins: I64
-    """The instant each ex-date begins in the exchange time zone (UTC microseconds)."""
-    bounds: Index
+    bounds: list[int]
     """``bounds[k]:bounds[k + 1]`` are the actions of block ``k``."""
+    begins: I64 = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The instant each ex-date begins in the exchange time zone (UTC microseconds), set
+    by :meth:`locate` where dates never step back."""
 
     @classmethod
-    def of(cls, actions: CheckedActions, series: _Series, zone: OffsetTable) -> _Kind:
+    def of(cls, actions: CheckedActions | None, series: _Series) -> _Matched | None:
+        if actions is None or len(actions.days) == 0:
+            return None
         blocks = {name: block for block, name in enumerate(series.names)}
-        block_of_symbol = np.array([blocks.get(name, -1) for name in actions.symbols])
-        block_of = block_of_symbol[actions.codes]
+        block_of = np.array([blocks.get(name, -1) for name in actions.symbols])[actions.codes]
         # Stable: within a block, actions stay in ex-date order.
         rows = np.argsort(block_of, kind="stable")[np.count_nonzero(block_of < 0) :]
-        days = actions.days[rows]
-        bounds = np.searchsorted(block_of[rows], np.arange(len(series.names) + 1))
+        bounds = np.searchsorted(block_of[rows], np.arange(len(series.names) + 1)).tolist()
+        return cls(actions, rows, actions.days[rows], bounds)
+
+    @staticmethod
+    def locate(zone: OffsetTable, kinds: list[_Matched]) -> None:
+        """Set the ``begins`` of every kind with one look-up in the zone's transitions."""
+        days = np.concatenate([matched.days for matched in kinds])
         begins = zone.first_instants_showing(days * MICROS_PER_DAY)
-        return cls(rows.astype(np.intp), days, begins, bounds.astype(np.intp))
+        for matched, piece in zip(
+            kinds, np.split(begins, np.cumsum([len(m.days) for m in kinds])[:-1]), strict=True
+        ):
+            matched.begins = piece
 
     def block(self, block: int) -> slice:
-        return slice(int(self.bounds[block]), int(self.bounds[block + 1]))
+        return slice(self.bounds[block], self.bounds[block + 1])
+
+    def amounts(self, name: str, picked: slice) -> F64:
+        values: F64 = self.actions.amounts[name][self.rows[picked]]
+        return values
 
 
-@dataclass(frozen=True, slots=True)
-class _Splits:
-    kind: _Kind
-    factors: F64
-    """``split_from / split_to`` of each action of ``kind``: the price factor."""
-    multipliers: F64
-    """``split_to / split_from``: the volume multiplier."""
-
-    @classmethod
-    def of(cls, actions: CheckedActions, series: _Series, zone: OffsetTable) -> _Splits:
-        kind = _Kind.of(actions, series, zone)
-        ratio_from = actions.amounts[SPLIT_FROM][kind.rows]
-        ratio_to = actions.amounts[SPLIT_TO][kind.rows]
-        return cls(kind, ratio_from / ratio_to, ratio_to / ratio_from)
-
-
-@dataclass(frozen=True, slots=True)
-class _Dividends:
-    kind: _Kind
-    symbols: list[str]
-    """The symbol of each action of ``kind``."""
-    cash: F64
-    reference: F64
-    """``reference_close`` of each action, NaN where not given."""
-
-    @classmethod
-    def of(cls, actions: CheckedActions, series: _Series, zone: OffsetTable) -> _Dividends:
-        kind = _Kind.of(actions, series, zone)
-        symbols = [actions.symbols[code] for code in actions.codes[kind.rows].tolist()]
-        cash = actions.amounts[CASH_AMOUNT][kind.rows]
-        given = actions.amounts.get(REFERENCE_CLOSE)
-        reference = np.full(len(cash), np.nan) if given is None else given[kind.rows]
-        return cls(kind, symbols, cash, reference)
-
-    def skipped(self, picked: Index, reason: SkipReason, closes: F64) -> list[SkippedDividend]:
-        """Report entries for the actions ``picked`` (indices into ``kind``), compared
-        with ``closes`` (one per picked action)."""
-        return [
-            SkippedDividend(
-                symbol=self.symbols[index],
-                ex_date=_EPOCH + timedelta(days=int(self.kind.days[index])),
-                cash_amount=float(self.cash[index]),
-                reason=reason,
-                close=None if reason is SkipReason.NO_EARLIER_BAR else close,
-            )
-            for index, close in zip(picked.tolist(), closes.tolist(), strict=True)
-        ]
-
-
-def _suffix_products(row_keys: npt.NDArray[Any], keys: npt.NDArray[Any], factors: F64) -> F64:
-    """For each row key, the product of the ``factors`` whose (ascending) ``keys`` are
-    greater, multiplied from the last key back."""
-    if len(keys) == 0:
-        return np.ones(len(row_keys))
-    suffix = np.append(np.multiply.accumulate(factors[::-1])[::-1], 1.0)
-    products: F64 = suffix[np.searchsorted(keys, row_keys, side="right")]
+def _suffix_products(factors: F64) -> F64:
+    """``out[i]`` = product of ``factors[i:]``, multiplied from the last back; 1 at the end."""
+    products = np.ones(len(factors) + 1)
+    np.multiply.accumulate(factors[::-1], out=products[-2::-1])
     return products
 
 
-_NONE: Final = slice(0, 0)
-_NO_ROWS: Final = np.empty(0, dtype=np.intp)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cuts:
-    """Where one symbol's actions fall among its rows (``runs``, relative to its block).
-
-    An action applies to a row when the row's key is below the action's key. Keys are row
-    positions when the zone's dates never step back (a row is before an ex-date when it is
-    before the instant that date begins: one binary search per action, and one key per
-    run of rows), else local dates (one key per row).
-    """
-
-    runs: Index
-    """First row of each run of rows with the same factors."""
-    row_keys: npt.NDArray[Any]
-    split_keys: npt.NDArray[Any]
-    dividend_keys: npt.NDArray[Any]
-    positions: Index
-    """Rows before each dividend's ex-date, up to the last one: ``C`` is at that row - 1."""
-
-    @classmethod
-    def of(
-        cls,
-        times: I64,
-        zone: OffsetTable,
-        splits: tuple[_Kind, slice] | None,
-        dividends: tuple[_Kind, slice] | None,
-    ) -> _Cuts:
-        if zone.dates_are_monotonic:
-            split_keys = np.searchsorted(times, splits[0].begins[splits[1]]) if splits else _NO_ROWS
-            positions = (
-                np.searchsorted(times, dividends[0].begins[dividends[1]]) if dividends else _NO_ROWS
-            )
-            cuts = np.concatenate((split_keys, positions))
-            runs = np.unique(np.concatenate(([0], cuts[(cuts > 0) & (cuts < len(times))])))
-            return cls(runs, runs, split_keys, positions, positions)
-        # A clock set back across midnight makes dates step back. The last row dated before
-        # an ex-date is the last where the suffix minimum of the dates is before it.
-        local_days = zone.local(times) // MICROS_PER_DAY
-        split_keys = splits[0].days[splits[1]] if splits else _NO_ROWS
-        dividend_keys = dividends[0].days[dividends[1]] if dividends else _NO_ROWS
-        earliest_after = np.minimum.accumulate(local_days[::-1])[::-1]
-        positions = np.searchsorted(earliest_after, dividend_keys)
-        runs = np.arange(len(times), dtype=np.intp)
-        return cls(runs, local_days, split_keys, dividend_keys, positions)
-
-
 class _Runs:
-    """Runs of rows sharing one price factor and one volume multiplier (a run begins at
-    each symbol's first row and at the first row on or after each ex-date)."""
+    """Runs of rows sharing one price factor and one volume multiplier, built block by
+    block: a run begins at each symbol's first row and at its first row on or after each
+    ex-date."""
 
-    def __init__(self) -> None:
-        self.starts: list[npt.NDArray[np.intp]] = []
+    def __init__(self, series: _Series, zone: OffsetTable, closes: F64) -> None:
+        self.series = series
+        self.zone = zone
+        self.closes = closes
+        self.starts: list[Index] = []
         self.prices: list[F64] = []
         self.volumes: list[F64] = []
         self.skipped: list[SkippedDividend] = []
 
-    def add_block(
-        self,
-        series: _Series,
-        zone: OffsetTable,
-        block: int,
-        splits: _Splits | None,
-        dividends: _Dividends | None,
-        closes: F64,
-    ) -> None:
-        begin, end = int(series.starts[block]), int(series.ends[block])
-        split_slice = splits.kind.block(block) if splits else _NONE
-        dividend_slice = dividends.kind.block(block) if dividends else _NONE
+    def add_block(self, block: int, splits: _Matched | None, dividends: _Matched | None) -> None:
+        """The runs of one symbol's rows and their factors.
+
+        An action applies to a row when the row's key is below the action's key. Keys are
+        row positions when the zone's dates never step back (a row is before an ex-date
+        when it is before the instant that day begins: one binary search per action, one
+        key per run of rows), else local dates (one key per row).
+        """
+        begin, end = int(self.series.starts[block]), int(self.series.ends[block])
+        split_slice = splits.block(block) if splits else _NONE
+        dividend_slice = dividends.block(block) if dividends else _NONE
         if split_slice.start == split_slice.stop and dividend_slice.start == dividend_slice.stop:
             self.starts.append(np.array([begin], dtype=np.intp))
             self.prices.append(np.ones(1))
             self.volumes.append(np.ones(1))
             return
-        cuts = _Cuts.of(
-            series.times[begin:end],
-            zone,
-            (splits.kind, split_slice) if splits else None,
-            (dividends.kind, dividend_slice) if dividends else None,
-        )
-        price = volume = np.ones(len(cuts.runs))
-        if splits:
-            price = _suffix_products(cuts.row_keys, cuts.split_keys, splits.factors[split_slice])
-            volume = _suffix_products(
-                cuts.row_keys, cuts.split_keys, splits.multipliers[split_slice]
+        times = self.series.times[begin:end]
+        by_position = self.zone.dates_are_monotonic
+        # Where a clock is set back across midnight, dates step back: each row's date.
+        local_days = _NO_DAYS if by_position else self.zone.local(times) // MICROS_PER_DAY
+        keys: list[npt.NDArray[Any]] = []
+        factors: list[F64] = []
+        multipliers: list[F64] = []
+        if splits and split_slice.start < split_slice.stop:
+            keys.append(
+                np.searchsorted(times, splits.begins[split_slice])
+                if by_position
+                else splits.days[split_slice]
             )
-        if dividends:
-            kept, factors = self._dividend_factors(
-                dividends, dividend_slice, cuts.positions, closes[begin:end]
-            )
-            price = price * _suffix_products(cuts.row_keys, cuts.dividend_keys[kept], factors)
-        self.starts.append(cuts.runs + begin)
-        self.prices.append(price)
-        self.volumes.append(volume)
+            ratio_from = splits.amounts(SPLIT_FROM, split_slice)
+            ratio_to = splits.amounts(SPLIT_TO, split_slice)
+            factors.append(ratio_from / ratio_to)
+            multipliers.append(ratio_to / ratio_from)
+        if dividends and dividend_slice.start < dividend_slice.stop:
+            if by_position:
+                positions = np.searchsorted(times, dividends.begins[dividend_slice])
+            else:  # the last row dated before an ex-date: where the suffix minimum is below
+                earliest_after = np.minimum.accumulate(local_days[::-1])[::-1]
+                positions = np.searchsorted(earliest_after, dividends.days[dividend_slice])
+            kept, paid = self._dividend_factors(dividends, dividend_slice, positions, begin)
+            keys.append(positions[kept] if by_position else dividends.days[dividend_slice][kept])
+            factors.append(paid)
+            multipliers.append(np.ones(len(paid)))
+        if len(keys) == 1:
+            key, factor, multiplier = keys[0], factors[0], multipliers[0]
+        else:  # splits and dividends together, in ex-date (so key) order
+            order = np.argsort(np.concatenate(keys), kind="stable")
+            key = np.concatenate(keys)[order]
+            factor, multiplier = np.concatenate(factors)[order], np.concatenate(multipliers)[order]
+        if by_position:
+            runs = np.unique(np.concatenate(([0], key[(key > 0) & (key < end - begin)])))
+            row_keys: npt.NDArray[Any] = runs
+        else:
+            runs, row_keys = np.arange(end - begin, dtype=np.intp), local_days
+        applies_from = np.searchsorted(key, row_keys, side="right")
+        self.starts.append(runs + begin)
+        self.prices.append(_suffix_products(factor)[applies_from])
+        self.volumes.append(_suffix_products(multiplier)[applies_from])
 
     def _dividend_factors(
-        self, dividends: _Dividends, picked: slice, positions: Index, closes: F64
+        self, dividends: _Matched, picked: slice, positions: Index, begin: int
     ) -> tuple[npt.NDArray[np.bool_], F64]:
         """Which dividends of a block apply and their factors ``1 - cash / C``; the others
-        go to the report."""
-        cash = dividends.cash[picked]
-        close = dividends.reference[picked].copy()
+        go to the report. ``positions``: rows of the block before each ex-date."""
+        cash = dividends.amounts(CASH_AMOUNT, picked)
+        if REFERENCE_CLOSE in dividends.actions.amounts:
+            close = dividends.amounts(REFERENCE_CLOSE, picked)
+        else:
+            close = np.full(len(cash), np.nan)
         from_bars = np.isnan(close) & (positions > 0)
-        close[from_bars] = closes[positions[from_bars] - 1]
+        close[from_bars] = self.closes[begin + positions[from_bars] - 1]
         no_bar = np.isnan(close)
         with np.errstate(invalid="ignore"):
             too_large = ~no_bar & (cash >= close)
-        indices = np.arange(picked.start, picked.stop)
-        self.skipped += dividends.skipped(indices[no_bar], SkipReason.NO_EARLIER_BAR, close[no_bar])
-        self.skipped += dividends.skipped(
-            indices[too_large], SkipReason.CASH_NOT_BELOW_CLOSE, close[too_large]
-        )
         kept = ~(no_bar | too_large)
+        if not kept.all():
+            self._skip(dividends, picked, no_bar, too_large, close)
         return kept, 1.0 - cash[kept] / close[kept]
 
-    def apply(self, series: _Series) -> pa.Table:
-        """``series``' table with every price multiplied by its run's factor and volumes
-        by its run's multiplier; columns whose factors are all 1 are kept as they are."""
-        starts = np.concatenate(self.starts)
-        prices, volumes = np.concatenate(self.prices), np.concatenate(self.volumes)
-        runs = _RowRuns(starts, np.diff(starts, append=series.rows))
-        table = series.table
-        columns: dict[str, pa.ChunkedArray | pa.Array] = {
-            name: table.column(name) for name in table.column_names
-        }
-        if (prices != 1.0).any():
-            for name in (*PRICE_COLUMNS, VWAP):
-                if name in columns and not columns[name].null_count:
-                    columns[name] = runs.scale(_values(table.column(name)), prices)
-                elif name in columns:  # vwap with nulls: keep them
-                    factors = runs.spread(prices, _output(pa.float64(), series.rows)[1])
-                    columns[name] = pc.multiply(table.column(name), pa.array(factors))
-        if (volumes != 1.0).any():
-            columns[VOLUME] = runs.scale_volume(_values(table.column(VOLUME)), volumes)
-        return pa.Table.from_arrays(list(columns.values()), schema=table.schema)
-
-
-_RUN_BY_RUN: Final = 256
-"""Up to this many runs, columns are multiplied run by run, by a scalar: each run's rows
-are read and written once while they are in the CPU cache. Beyond, one vectorised pass
-per column against a per-row array of factors beats a Python loop over the runs."""
-
-
-@dataclass(frozen=True, slots=True)
-class _RowRuns:
-    """Runs of rows sharing a factor: where each begins and how many rows it has."""
-
-    starts: Index
-    lengths: Index
-
-    def bounds(self, values: npt.NDArray[Any]) -> list[tuple[int, int, Any]]:
-        """``(begin, end, value)`` of every run."""
-        begins = self.starts.tolist()
-        ends = (self.starts + self.lengths).tolist()
-        return list(zip(begins, ends, values.tolist(), strict=True))
-
-    def spread(self, values: npt.NDArray[Any], out: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        """``out`` with each run's rows set to the run's value."""
-        if len(values) > _RUN_BY_RUN:
-            np.copyto(out, np.repeat(values, self.lengths))
-        else:
-            for begin, end, value in self.bounds(values):
-                out[begin:end] = value
-        return out
-
-    def scale(self, column: F64, factors: F64) -> pa.Array:
-        """``column`` x each run's factor, as a new Arrow array."""
-        result, out = _output(pa.float64(), len(column))
-        if len(factors) > _RUN_BY_RUN:
-            np.multiply(column, np.repeat(factors, self.lengths), out=out)
-        else:
-            for begin, end, factor in self.bounds(factors):
-                np.multiply(column[begin:end], factor, out=out[begin:end])
-        return result
-
-    def scale_volume(self, volume: I64, multipliers: F64) -> pa.Array:
-        """``volume`` x each run's multiplier, rounded half to even (exact in integers for
-        a whole multiplier); an error naming the first row that overflows int64."""
-        largest = float(multipliers.max())
-        if largest > 1.0 and float(volume.max()) * largest >= _INT64_LIMIT:
-            adjusted = volume * np.repeat(multipliers, self.lengths)
-            row = int(np.argmax(adjusted >= _INT64_LIMIT))
-            raise InvalidBarsError(
-                f"volume at row {row} adjusted for splits ({adjusted[row]:.3g}) exceeds int64",
-                row=row,
-                column=VOLUME,
+    def _skip(
+        self,
+        dividends: _Matched,
+        picked: slice,
+        no_bar: npt.NDArray[np.bool_],
+        too_large: npt.NDArray[np.bool_],
+        closes: F64,
+    ) -> None:
+        actions = dividends.actions
+        rows = dividends.rows[picked]
+        for index in np.flatnonzero(no_bar | too_large).tolist():
+            row = int(rows[index])
+            self.skipped.append(
+                SkippedDividend(
+                    symbol=actions.symbols[int(actions.codes[row])],
+                    ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
+                    cash_amount=float(actions.amounts[CASH_AMOUNT][row]),
+                    reason=SkipReason.NO_EARLIER_BAR
+                    if no_bar[index]
+                    else SkipReason.CASH_NOT_BELOW_CLOSE,
+                    close=None if no_bar[index] else float(closes[index]),
+                )
             )
-        result, out = _output(pa.int64(), len(volume))
-        if len(multipliers) > _RUN_BY_RUN:
-            product = volume * np.repeat(multipliers, self.lengths)
-            np.rint(product, out=out, casting="unsafe")
-            return result
-        scratch = _output(pa.float64(), int(self.lengths.max()))[1]
-        for begin, end, multiplier in self.bounds(multipliers):
-            if multiplier.is_integer():
-                np.multiply(volume[begin:end], int(multiplier), out=out[begin:end])
-            else:
-                product = np.multiply(volume[begin:end], multiplier, out=scratch[: end - begin])
-                np.rint(product, out=out[begin:end], casting="unsafe")
+
+    def apply(self) -> pa.Table:
+        """The bars with every price multiplied by its run's factor and volumes by its
+        run's multiplier; columns whose factors are all 1 are kept as they are."""
+        series = self.series
+        starts = self.starts[0] if len(self.starts) == 1 else np.concatenate(self.starts)
+        prices = self.prices[0] if len(self.prices) == 1 else np.concatenate(self.prices)
+        volumes = self.volumes[0] if len(self.volumes) == 1 else np.concatenate(self.volumes)
+        lengths = np.diff(starts, append=series.rows)
+        table = series.table
+        columns = table.columns
+        names = table.schema.names
+        if (prices != 1.0).any():
+            factors = np.repeat(prices, lengths)
+            for index, name in enumerate(names):
+                if name not in _PRICES:
+                    continue
+                if not columns[index].null_count:
+                    result, values = _output(pa.float64(), series.rows)
+                    np.multiply(_values(columns[index]), factors, out=values)
+                    columns[index] = result
+                else:  # vwap with nulls: keep them
+                    columns[index] = pc.multiply(columns[index], pa.array(factors))
+            del factors  # let the volume's multipliers reuse its memory
+        if (volumes != 1.0).any():
+            index = names.index(VOLUME)
+            columns[index] = _adjusted_volume(_values(columns[index]), volumes, lengths)
+        return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+_NONE: Final = slice(0, 0)
+_NO_DAYS: Final = np.empty(0, dtype=np.int64)
+_NO_CLOSES: Final = np.empty(0)
+_PRICES: Final = frozenset((*PRICE_COLUMNS, VWAP))
+
+
+def _adjusted_volume(volume: I64, multipliers: F64, lengths: Index) -> pa.Array:
+    """``volume`` x each run's multiplier, rounded half to even: in integers when every
+    multiplier is whole (forward splits), else in floats; an error if it overflows."""
+    largest = float(multipliers.max())
+    if largest > 1.0 and float(volume.max()) * largest >= _INT64_LIMIT:
+        adjusted = volume * np.repeat(multipliers, lengths)
+        row = int(np.argmax(adjusted >= _INT64_LIMIT))
+        raise InvalidBarsError(
+            f"volume at row {row} adjusted for splits ({adjusted[row]:.3g}) exceeds int64",
+            row=row,
+            column=VOLUME,
+        )
+    result, values = _output(pa.int64(), len(volume))
+    if (multipliers == np.floor(multipliers)).all():
+        np.multiply(volume, np.repeat(multipliers.astype(np.int64), lengths), out=values)
         return result
+    product = np.repeat(multipliers, lengths)
+    np.rint(np.multiply(volume, product, out=product), out=values, casting="unsafe")
+    return result
 
 
 def _output(kind: pa.DataType, rows: int) -> tuple[pa.Array, npt.NDArray[Any]]:
