@@ -109,3 +109,47 @@ def daily_bars(
             "volume": rng.integers(1_000_000, 9_000_000, rows),
         }
     )
+
+
+def corporate_actions(
+    symbol: str = "SYM000",
+    *,
+    first_day: date = date(2022, 1, 3),
+    trading_days: int = 504,
+    splits: int = 10,
+    dividends: int = 40,
+) -> tuple[pa.Table, pa.Table]:
+    """``splits`` splits and ``dividends`` cash dividends of ``symbol``, ex on trading days
+    spread evenly over those of :func:`minute_bars` (10 and 40 over two years by default).
+
+    Splits cycle through 2-for-1, 3-for-2, 3-for-1, 1-for-10 and 4-for-1, so adjusted
+    volumes take the float path (a 3-for-2 split makes earlier multipliers non-whole).
+    """
+    opens = session_opens(first_day, trading_days) // 1_000_000
+    days = [datetime.fromtimestamp(int(second), NEW_YORK).date() for second in opens]
+    count = splits + dividends
+    step = trading_days // count
+    ex_dates = days[step // 2 :: step][:count]
+    every = count // splits
+    split_dates = ex_dates[::every][:splits]
+    dividend_dates = [day for day in ex_dates if day not in set(split_dates)][:dividends]
+    ratios = [(1.0, 2.0), (2.0, 3.0), (1.0, 3.0), (10.0, 1.0), (1.0, 4.0)]
+    chosen = [ratios[i % len(ratios)] for i in range(len(split_dates))]
+    return (
+        pa.table(
+            {
+                "symbol": [symbol] * len(split_dates),
+                "ex_date": pa.array(split_dates, pa.date32()),
+                "split_from": [ratio[0] for ratio in chosen],
+                "split_to": [ratio[1] for ratio in chosen],
+            }
+        ),
+        pa.table(
+            {
+                "symbol": [symbol] * len(dividend_dates),
+                "ex_date": pa.array(dividend_dates, pa.date32()),
+                "cash_amount": [0.05 + 0.001 * i for i in range(len(dividend_dates))],
+                "currency": ["USD"] * len(dividend_dates),
+            }
+        ),
+    )

@@ -1,5 +1,6 @@
 """findata-core benchmark: resampling and indicators against pandas, polars, DuckDB and TA-Lib;
-coverage and the regular-session filter against exchange calendars.
+coverage and the regular-session filter against exchange calendars; split and dividend
+adjustment.
 
 Prints, for each library on the same synthetic data (benchmarks/_data.py: two years of
 1-minute bars for 50 symbols, ~9.8M rows), ``wall/cpu``: the median wall-clock and the
@@ -32,7 +33,7 @@ import pyarrow as pa
 import talib
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _data import daily_bars, minute_bars
+from _data import corporate_actions, daily_bars, minute_bars
 from findata import core
 from findata.core import calendars
 
@@ -251,6 +252,43 @@ def bench_resampling(every_symbol: pa.Table, symbols: int, repeat: int) -> None:
     )
 
 
+def bench_adjustment(one: pa.Table, repeat: int) -> None:
+    splits, dividends = corporate_actions(one.column("symbol")[0].as_py())
+    print(
+        f"\nAdjust one symbol ({one.num_rows:,} minute bars, {splits.num_rows} splits, "
+        f"{dividends.num_rows} dividends), median ms:"
+    )
+    for adjustment in ("split", "dividend", "all"):
+        row(
+            f"adjust_bars {adjustment}",
+            {
+                "findata": median_ms(
+                    lambda a=adjustment: core.adjust_bars(one, splits, dividends, a), repeat
+                )
+            },
+        )
+    row(
+        "validate_splits + _dividends",
+        {
+            "findata": median_ms(
+                lambda: (core.validate_splits(splits), core.validate_dividends(dividends)), repeat
+            )
+        },
+    )
+    row(
+        "-> 1 Weekly, raw / adjusted (all)",
+        {
+            "raw": median_ms(lambda: core.resample(one, 1, "Weekly"), repeat),
+            "all": median_ms(
+                lambda: core.resample(
+                    core.adjust_bars(one, splits, dividends, "all")[0], 1, "Weekly"
+                ),
+                repeat,
+            ),
+        },
+    )
+
+
 def bench_requests(repeat: int) -> None:
     daily = daily_bars(500)
     monthly = core.resample(daily, 1, "Monthly")
@@ -371,8 +409,8 @@ def check_figures(first_indicator: list[int]) -> None:
         value.wall for _, figures in ROWS for value in figures.values() if isinstance(value, Timing)
     ]
     # rows per section: resampling (pandas rules, intraday extras, one more), per-request
-    # work (6), indicators (10), calendars (3 + 2 filtered weekly pairs)
-    expected_rows = len(PANDAS_RULES) + len(INTRADAY_EXTRA) + 1 + 6 + 10 + 7
+    # work (6), adjustment (5), indicators (10), calendars (3 + 2 filtered weekly pairs)
+    expected_rows = len(PANDAS_RULES) + len(INTRADAY_EXTRA) + 1 + 6 + 5 + 10 + 7
     bad = [value for value in timings if not 0 < value < float("inf")]
     if len(ROWS) != expected_rows or bad or len(first_indicator) != 4:
         sys.exit(
@@ -548,11 +586,11 @@ def main() -> None:
     print(f"  generated {every_symbol.num_rows:,} bars in {time.perf_counter() - started:.1f} s")
     bench_requests(options.repeat * 10)
     bench_resampling(every_symbol, options.symbols, options.repeat)
-    bench_indicators(
-        every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat
-    )
+    one_symbol = every_symbol.slice(0, every_symbol.num_rows // options.symbols)
+    bench_adjustment(one_symbol, options.repeat)
+    bench_indicators(one_symbol, options.repeat)
     first_indicator = bench_first_indicator()
-    bench_calendars(every_symbol.slice(0, every_symbol.num_rows // options.symbols), options.repeat)
+    bench_calendars(one_symbol, options.repeat)
     bench_first_calendar()
     if options.quick:
         check_figures(first_indicator)

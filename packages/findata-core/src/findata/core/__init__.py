@@ -2,15 +2,18 @@
 
 Pure functions over :class:`pyarrow.Table` (no I/O): :func:`validate_bars` checks and
 normalises bars (:func:`check_bar_values` is its value rules alone, shared with the
-stores), :func:`resample` aggregates them into calendar buckets of the exchange's time
-zone and :func:`period_starts` names the bucket of any instant, :func:`compute_indicator`
-computes any indicator of :data:`INDICATORS` per symbol. The numpy kernels behind the
-indicators are public too. :mod:`findata.core.calendars` knows exchanges' sessions (from
-``exchange_calendars``, imported on first use): the market clock, regular-hours bars and
-coverage reports.
+stores), :func:`adjust_bars` adjusts them for splits and dividends (checked by
+:func:`validate_splits` and :func:`validate_dividends`), :func:`resample` aggregates them
+into calendar buckets of the exchange's time zone and :func:`period_starts` names the
+bucket of any instant, :func:`compute_indicator` computes any indicator of
+:data:`INDICATORS` per symbol. The numpy kernels behind the indicators are public too.
+:mod:`findata.core.calendars` knows exchanges' sessions (from ``exchange_calendars``,
+imported on first use): the market clock, regular-hours bars and coverage reports.
 """
 
-from findata.core import calendars, columns
+from findata.core import actions, calendars, columns
+from findata.core._action_tables import validate_actions, validate_dividends, validate_splits
+from findata.core._adjust import AdjustmentReport, SkippedDividend, SkipReason, adjust_bars
 from findata.core._bar_checks import check_bar_values
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
@@ -32,6 +35,7 @@ from findata.core._periods import period_starts
 from findata.core._resample import resample, resampled_schema
 from findata.core._types import DEFAULT_TIMEZONE, Frequency
 from findata.core._validation import validate_bars
+from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA, Adjustment
 from findata.core.calendars import (
     DEFAULT_EXCHANGE,
     Coverage,
@@ -49,7 +53,11 @@ __all__ = [
     "BAR_SCHEMA",
     "DEFAULT_EXCHANGE",
     "DEFAULT_TIMEZONE",
+    "DIVIDENDS_SCHEMA",
     "INDICATORS",
+    "SPLITS_SCHEMA",
+    "Adjustment",
+    "AdjustmentReport",
     "Coverage",
     "FindataError",
     "Frequency",
@@ -59,7 +67,11 @@ __all__ = [
     "MarketClock",
     "ParameterSpec",
     "PartialSession",
+    "SkipReason",
+    "SkippedDividend",
     "__version__",
+    "actions",
+    "adjust_bars",
     "atr",
     "bbands",
     "calendars",
@@ -80,7 +92,10 @@ __all__ = [
     "sma",
     "stoch",
     "true_range",
+    "validate_actions",
     "validate_bars",
+    "validate_dividends",
+    "validate_splits",
     "vwap",
     "wma",
 ]

@@ -6,12 +6,32 @@ The bar columns and schema are public, in :mod:`findata.core.columns`.
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import Final, TypeVar
 
 from findata.core._errors import InvalidParameterError
 
 DEFAULT_TIMEZONE: Final = "America/New_York"
 """Exchange time zone assumed for a symbol when none is recorded."""
+
+
+Choice = TypeVar("Choice", bound=enum.StrEnum)
+
+
+def parse_choice(choices: type[Choice], value: str | Choice, parameter: str) -> Choice:
+    """The member of ``choices`` named ``value`` (any case, spaces around ignored), or an
+    :class:`InvalidParameterError` naming ``parameter`` and the allowed values."""
+    if isinstance(value, choices):
+        return value
+    wanted = str(value).strip().casefold()
+    for member in choices:
+        if member.value.casefold() == wanted:
+            return member
+    raise InvalidParameterError(
+        parameter,
+        f"unknown {parameter} {value!r}",
+        value=value,
+        allowed=[member.value for member in choices],
+    )
 
 
 class Frequency(enum.StrEnum):
@@ -28,18 +48,7 @@ class Frequency(enum.StrEnum):
     @classmethod
     def parse(cls, value: str | Frequency) -> Frequency:
         """Accept a frequency by name, case-insensitively (``daily``, ``Daily``, ``DAILY``)."""
-        if isinstance(value, Frequency):
-            return value
-        wanted = str(value).strip().casefold()
-        for member in cls:
-            if member.value.casefold() == wanted:
-                return member
-        raise InvalidParameterError(
-            "frequency",
-            f"unknown frequency {value!r}",
-            value=value,
-            allowed=[member.value for member in cls],
-        )
+        return parse_choice(cls, value, "frequency")
 
     @property
     def is_intraday(self) -> bool:

@@ -1,0 +1,536 @@
+"""Backward adjustment of bars for splits and cash dividends, as CRSP and Yahoo do it.
+
+A bar's factor is the product over the actions whose ex-date is after the bar's trading
+date, so it is constant between two consecutive ex-dates. For each symbol, the rows
+before an ex-date are found by one binary search of the instant that date begins in the
+exchange's time zone; the factor of each run of rows between two ex-dates is a
+cumulative product taken from the last action back (``numpy.multiply.accumulate``); and
+each column is multiplied run by run by a scalar, into memory of Arrow's pool. No work
+is done per row but the multiplications themselves
+(docs/decisions/0070-adjustment-factors-per-run-of-rows.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from findata.core._action_tables import CheckedActions, check_dividends, check_splits
+from findata.core._errors import InvalidBarsError
+from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
+from findata.core._types import DEFAULT_TIMEZONE
+from findata.core.actions import CASH_AMOUNT, REFERENCE_CLOSE, SPLIT_FROM, SPLIT_TO, Adjustment
+from findata.core.columns import (
+    CLOSE,
+    PERIOD_START,
+    PRICE_COLUMNS,
+    REQUIRED_BAR_COLUMNS,
+    SYMBOL,
+    TIMESTAMP,
+    TRADE_COUNT,
+    UTC_TIMESTAMP,
+    VOLUME,
+    VWAP,
+)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+Index = npt.NDArray[np.intp]
+
+_EPOCH: Final = date(1970, 1, 1)
+_INT64_LIMIT: Final = 2.0**63
+_BAR_TYPES: Final = {
+    SYMBOL: pa.string(),
+    TIMESTAMP: UTC_TIMESTAMP,
+    **dict.fromkeys(PRICE_COLUMNS, pa.float64()),
+    VOLUME: pa.int64(),
+    VWAP: pa.float64(),
+    TRADE_COUNT: pa.int64(),
+}
+
+
+class SkipReason(enum.StrEnum):
+    """Why a dividend could not adjust the bars before its ex-date."""
+
+    NO_EARLIER_BAR = "no_earlier_bar"
+    """No bar before the ex-date (and no ``reference_close``): no close to divide by."""
+    CASH_NOT_BELOW_CLOSE = "cash_not_below_close"
+    """The cash amount is not below the close before the ex-date: the factor would be <= 0."""
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedDividend:
+    """A dividend left out of the adjustment; prices before its ex-date miss its factor."""
+
+    symbol: str
+    ex_date: date
+    cash_amount: float
+    reason: SkipReason
+    close: float | None = None
+    """The close the cash amount was compared with (``CASH_NOT_BELOW_CLOSE``)."""
+
+    def describe(self) -> str:
+        """One line for a warning header or a log."""
+        if self.reason is SkipReason.NO_EARLIER_BAR:
+            why = "no bar before its ex-date gives the close to divide by"
+        else:
+            why = f"it is not below the close of {self.close:g} before its ex-date"
+        return (
+            f"dividend of {self.cash_amount:g} of {self.symbol} on {self.ex_date} "
+            f"not applied: {why}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentReport:
+    """What :func:`adjust_bars` could not do, so that a caller can say so (never silently)."""
+
+    adjustment: Adjustment
+    skipped_dividends: tuple[SkippedDividend, ...] = field(default=())
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One sentence per skipped dividend."""
+        return tuple(skipped.describe() for skipped in self.skipped_dividends)
+
+
+def adjust_bars(
+    bars: pa.Table,
+    splits: pa.Table | None,
+    dividends: pa.Table | None,
+    adjustment: Adjustment | str,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> tuple[pa.Table, AdjustmentReport]:
+    """Backward-adjust ``bars`` for ``splits`` and/or cash ``dividends``; many symbols at once.
+
+    ``bars``: raw bars as :func:`~findata.core.validate_bars` and the stores return them
+    (the types of :data:`~findata.core.BAR_SCHEMA`, each symbol's rows together and in
+    increasing time); only the types, nulls and that order are checked here. ``splits``
+    and ``dividends`` as :data:`~findata.core.actions.SPLITS_SCHEMA` and
+    :data:`~findata.core.actions.DIVIDENDS_SCHEMA` (checked as :func:`validate_splits`
+    and :func:`validate_dividends` do, when the adjustment uses them; ``None`` for none).
+    Actions of symbols without bars are ignored. Pass every action of a symbol, not only
+    those in the bars' range: bars of 2023 adjusted for splits are adjusted for the
+    splits of 2024 too.
+
+    A bar's trading date is its timestamp's date in ``timezone``. Its split factor is the
+    product of ``split_from / split_to`` over the splits with an ex-date after that date;
+    its dividend factor the product of ``1 - cash_amount / C`` over such dividends, where
+    ``C`` is the raw close of the symbol's last bar before the ex-date (intraday: the last
+    bar of the previous trading date), or the dividend's ``reference_close`` when given,
+    for bars that end before the ex-date. Products run from the latest ex-date back
+    (``all``: over splits and dividends together).
+    ``split`` multiplies open, high, low, close and vwap by the split factor and volume by
+    ``split_to / split_from`` (the inverse, exactly whole for whole-number splits), rounded
+    to the nearest integer, halves to even (``numpy.rint``); ``dividend`` multiplies prices
+    by the dividend factor; ``all`` by split factor x dividend factor. trade_count and
+    other columns are unchanged, and so are bars on or after the last ex-date, so appending
+    bars never changes earlier answers. With nothing to apply (``raw``, or no action of the
+    kinds asked for) ``bars`` come back as given, unchecked.
+
+    A dividend with no bar before its ex-date, or whose cash amount is not below ``C``, is
+    skipped and listed in the report (for the first reason it would adjust no bar anyway).
+
+    Returns the adjusted table, in the schema and order of ``bars``, and the report.
+    """
+    adjustment = Adjustment.parse(adjustment)
+    zone_info(timezone)
+    split_actions = check_splits(splits) if adjustment.splits and splits is not None else None
+    dividend_actions = (
+        check_dividends(dividends) if adjustment.dividends and dividends is not None else None
+    )
+    if _none(split_actions) and _none(dividend_actions):  # nothing to apply, in any order
+        if not isinstance(bars, pa.Table):
+            raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
+        return bars, AdjustmentReport(adjustment)
+    series = _Series.of(bars)
+    if series.rows == 0:
+        return bars, AdjustmentReport(adjustment)
+    zone = offset_table(
+        timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
+    )
+    splits_of = _Matched.of(split_actions, series)
+    dividends_of = _Matched.of(dividend_actions, series)
+    if zone.dates_are_monotonic:
+        _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
+    runs = _Runs(series, zone, _values(bars.column(CLOSE)) if dividends_of else _NO_CLOSES)
+    for block in range(len(series.starts)):
+        runs.add_block(block, splits_of, dividends_of)
+    skipped = sorted(runs.skipped, key=lambda entry: (entry.symbol, entry.ex_date))
+    return runs.apply(), AdjustmentReport(adjustment, tuple(skipped))
+
+
+def _none(actions: CheckedActions | None) -> bool:
+    return actions is None or len(actions.days) == 0
+
+
+def _values(column: pa.ChunkedArray) -> npt.NDArray[Any]:
+    """A null-free column as numpy, without a copy when it is one chunk."""
+    chunk = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    values: npt.NDArray[Any] = chunk.to_numpy()
+    return values
+
+
+_FEW_BLOCKS: Final = 64
+"""Up to this many symbols, their names are read one by one rather than by a take."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Series:
+    """Checked bars: each symbol's block of rows and the UTC microseconds of every row."""
+
+    table: pa.Table
+    times: I64
+    starts: Index
+    ends: Index
+    names: list[str]
+
+    @property
+    def rows(self) -> int:
+        return len(self.times)
+
+    @classmethod
+    def of(cls, bars: pa.Table) -> _Series:
+        if not isinstance(bars, pa.Table):
+            raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
+        schema = bars.schema
+        if schema.get_field_index(TIMESTAMP) < 0 and schema.get_field_index(PERIOD_START) >= 0:
+            raise InvalidBarsError(
+                "adjust raw bars (timestamp), then resample them: a bucket spanning an "
+                "ex-date cannot be adjusted as a whole",
+                column=PERIOD_START,
+            )
+        types = dict(zip(schema.names, schema.types, strict=True))
+        for name, kind in _BAR_TYPES.items():
+            if name not in types:
+                if name in REQUIRED_BAR_COLUMNS:
+                    raise InvalidBarsError(f"missing column {name!r}", column=name)
+                continue
+            if types[name] != kind:
+                raise InvalidBarsError(
+                    f"column {name!r} has type {types[name]}, not {kind}: "
+                    "pass the bars through validate_bars first",
+                    column=name,
+                )
+            column = bars.column(name)
+            if column.null_count and name != VWAP:
+                row = int(np.argmax(_values(pc.is_null(column))))
+                raise InvalidBarsError(
+                    f"column {name!r} is null at row {row}", row=row, column=name
+                )
+        if bars.num_rows == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return cls(bars, np.empty(0, dtype=np.int64), empty, empty, [])
+        symbols = bars.column(SYMBOL)
+        symbols = symbols.chunk(0) if symbols.num_chunks == 1 else symbols.combine_chunks()
+        starts = _symbol_starts(symbols)
+        if len(starts) <= _FEW_BLOCKS:
+            names = [symbols[start].as_py() for start in starts.tolist()]
+        else:
+            names = symbols.take(pa.array(starts)).to_pylist()
+        _check_contiguous(names, starts)
+        times = _values(bars.column(TIMESTAMP)).view(np.int64)
+        _check_increasing(times, starts, names)
+        ends = np.append(starts[1:], len(times)).astype(np.intp)
+        return cls(bars, times, starts, ends, names)
+
+
+def _symbol_starts(symbols: pa.StringArray) -> Index:
+    """First row of each run of equal symbols. When every row holds the first row's
+    symbol (one symbol, as the API reads them) the string offsets and two comparisons of
+    the string bytes with themselves shifted by one symbol prove it; else Arrow compares
+    the rows."""
+    rows = len(symbols)
+    first = symbols[0].as_py().encode()
+    width = len(first)
+    offsets = np.frombuffer(
+        symbols.buffers()[1], np.int32, count=rows + 1, offset=symbols.offset * 4
+    )
+    if ((offsets[1:] - offsets[:-1]) == width).all():
+        base = int(offsets[0])
+        data = symbols.buffers()[2]
+        if width == 0 or (
+            data.slice(base, width).equals(pa.py_buffer(first))
+            and data.slice(base + width, width * (rows - 1)).equals(
+                data.slice(base, width * (rows - 1))
+            )
+        ):
+            return np.zeros(1, dtype=np.intp)
+    changed = pc.indices_nonzero(pc.not_equal(symbols[1:], symbols[:-1]))
+    return np.concatenate(([0], changed.to_numpy() + 1)).astype(np.intp)
+
+
+def _check_contiguous(names: list[str], starts: Index) -> None:
+    if len(set(names)) == len(names):
+        return
+    seen: set[str] = set()
+    for name, start in zip(names, starts.tolist(), strict=True):
+        if name in seen:
+            raise InvalidBarsError(
+                f"rows of symbol {name!r} resume at row {start}: each symbol's rows must be "
+                "together (validate_bars orders them)",
+                row=start,
+                column=SYMBOL,
+            )
+        seen.add(name)
+
+
+def _check_increasing(times: I64, starts: Index, names: list[str]) -> None:
+    steps_back = np.flatnonzero(times[1:] <= times[:-1]) + 1
+    if len(steps_back) == 0:
+        return
+    bad = steps_back[~np.isin(steps_back, starts)]  # a new symbol may start earlier
+    if len(bad):
+        row = int(bad[0])
+        name = names[int(np.searchsorted(starts, row, side="right")) - 1]
+        raise InvalidBarsError(
+            f"timestamp not after the previous row's for symbol {name!r} at row {row}: "
+            "rows of a symbol must have strictly increasing timestamps",
+            row=row,
+            column=TIMESTAMP,
+        )
+
+
+@dataclass(slots=True)
+class _Matched:
+    """Checked actions of one kind whose symbol has bars, ordered by block, then ex-date."""
+
+    actions: CheckedActions
+    rows: Index
+    """Their rows in ``actions``."""
+    days: I64
+    """Ex-dates, days since 1970-01-01."""
+    bounds: list[int]
+    """``bounds[k]:bounds[k + 1]`` are the actions of block ``k``."""
+    begins: I64 = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    """The instant each ex-date begins in the exchange time zone (UTC microseconds), set
+    by :meth:`locate` where dates never step back."""
+
+    @classmethod
+    def of(cls, actions: CheckedActions | None, series: _Series) -> _Matched | None:
+        if actions is None or len(actions.days) == 0:
+            return None
+        blocks = {name: block for block, name in enumerate(series.names)}
+        block_of = np.array([blocks.get(name, -1) for name in actions.symbols])[actions.codes]
+        # Stable: within a block, actions stay in ex-date order.
+        rows = np.argsort(block_of, kind="stable")[np.count_nonzero(block_of < 0) :]
+        bounds = np.searchsorted(block_of[rows], np.arange(len(series.names) + 1)).tolist()
+        return cls(actions, rows, actions.days[rows], bounds)
+
+    @staticmethod
+    def locate(zone: OffsetTable, kinds: list[_Matched]) -> None:
+        """Set the ``begins`` of every kind with one look-up in the zone's transitions."""
+        days = np.concatenate([matched.days for matched in kinds])
+        begins = zone.first_instants_showing(days * MICROS_PER_DAY)
+        for matched, piece in zip(
+            kinds, np.split(begins, np.cumsum([len(m.days) for m in kinds])[:-1]), strict=True
+        ):
+            matched.begins = piece
+
+    def block(self, block: int) -> slice:
+        return slice(self.bounds[block], self.bounds[block + 1])
+
+    def amounts(self, name: str, picked: slice) -> F64:
+        values: F64 = self.actions.amounts[name][self.rows[picked]]
+        return values
+
+
+def _suffix_products(factors: F64) -> F64:
+    """``out[i]`` = product of ``factors[i:]``, multiplied from the last back; 1 at the end."""
+    products = np.ones(len(factors) + 1)
+    np.multiply.accumulate(factors[::-1], out=products[-2::-1])
+    return products
+
+
+class _Runs:
+    """Runs of rows sharing one price factor and one volume multiplier, built block by
+    block: a run begins at each symbol's first row and at its first row on or after each
+    ex-date."""
+
+    def __init__(self, series: _Series, zone: OffsetTable, closes: F64) -> None:
+        self.series = series
+        self.zone = zone
+        self.closes = closes
+        self.starts: list[Index] = []
+        self.prices: list[F64] = []
+        self.volumes: list[F64] = []
+        self.skipped: list[SkippedDividend] = []
+
+    def add_block(self, block: int, splits: _Matched | None, dividends: _Matched | None) -> None:
+        """The runs of one symbol's rows and their factors.
+
+        An action applies to a row when the row's key is below the action's key. Keys are
+        row positions when the zone's dates never step back (a row is before an ex-date
+        when it is before the instant that day begins: one binary search per action, one
+        key per run of rows), else local dates (one key per row).
+        """
+        begin, end = int(self.series.starts[block]), int(self.series.ends[block])
+        split_slice = splits.block(block) if splits else _NONE
+        dividend_slice = dividends.block(block) if dividends else _NONE
+        if split_slice.start == split_slice.stop and dividend_slice.start == dividend_slice.stop:
+            self.starts.append(np.array([begin], dtype=np.intp))
+            self.prices.append(np.ones(1))
+            self.volumes.append(np.ones(1))
+            return
+        times = self.series.times[begin:end]
+        by_position = self.zone.dates_are_monotonic
+        # Where a clock is set back across midnight, dates step back: each row's date.
+        local_days = _NO_DAYS if by_position else self.zone.local(times) // MICROS_PER_DAY
+        keys: list[npt.NDArray[Any]] = []
+        factors: list[F64] = []
+        multipliers: list[F64] = []
+        if splits and split_slice.start < split_slice.stop:
+            keys.append(
+                np.searchsorted(times, splits.begins[split_slice])
+                if by_position
+                else splits.days[split_slice]
+            )
+            ratio_from = splits.amounts(SPLIT_FROM, split_slice)
+            ratio_to = splits.amounts(SPLIT_TO, split_slice)
+            factors.append(ratio_from / ratio_to)
+            multipliers.append(ratio_to / ratio_from)
+        if dividends and dividend_slice.start < dividend_slice.stop:
+            if by_position:
+                positions = np.searchsorted(times, dividends.begins[dividend_slice])
+            else:  # the last row dated before an ex-date: where the suffix minimum is below
+                earliest_after = np.minimum.accumulate(local_days[::-1])[::-1]
+                positions = np.searchsorted(earliest_after, dividends.days[dividend_slice])
+            kept, paid = self._dividend_factors(dividends, dividend_slice, positions, begin)
+            keys.append(positions[kept] if by_position else dividends.days[dividend_slice][kept])
+            factors.append(paid)
+            multipliers.append(np.ones(len(paid)))
+        if len(keys) == 1:
+            key, factor, multiplier = keys[0], factors[0], multipliers[0]
+        else:  # splits and dividends together, in ex-date (so key) order
+            order = np.argsort(np.concatenate(keys), kind="stable")
+            key = np.concatenate(keys)[order]
+            factor, multiplier = np.concatenate(factors)[order], np.concatenate(multipliers)[order]
+        if by_position:
+            runs = np.unique(np.concatenate(([0], key[(key > 0) & (key < end - begin)])))
+            row_keys: npt.NDArray[Any] = runs
+        else:
+            runs, row_keys = np.arange(end - begin, dtype=np.intp), local_days
+        applies_from = np.searchsorted(key, row_keys, side="right")
+        self.starts.append(runs + begin)
+        self.prices.append(_suffix_products(factor)[applies_from])
+        self.volumes.append(_suffix_products(multiplier)[applies_from])
+
+    def _dividend_factors(
+        self, dividends: _Matched, picked: slice, positions: Index, begin: int
+    ) -> tuple[npt.NDArray[np.bool_], F64]:
+        """Which dividends of a block apply and their factors ``1 - cash / C``; the others
+        go to the report. ``positions``: rows of the block before each ex-date."""
+        cash = dividends.amounts(CASH_AMOUNT, picked)
+        if REFERENCE_CLOSE in dividends.actions.amounts:
+            close = dividends.amounts(REFERENCE_CLOSE, picked)
+        else:
+            close = np.full(len(cash), np.nan)
+        from_bars = np.isnan(close) & (positions > 0)
+        close[from_bars] = self.closes[begin + positions[from_bars] - 1]
+        no_bar = np.isnan(close)
+        with np.errstate(invalid="ignore"):
+            too_large = ~no_bar & (cash >= close)
+        kept = ~(no_bar | too_large)
+        if not kept.all():
+            self._skip(dividends, picked, no_bar, too_large, close)
+        return kept, 1.0 - cash[kept] / close[kept]
+
+    def _skip(
+        self,
+        dividends: _Matched,
+        picked: slice,
+        no_bar: npt.NDArray[np.bool_],
+        too_large: npt.NDArray[np.bool_],
+        closes: F64,
+    ) -> None:
+        actions = dividends.actions
+        rows = dividends.rows[picked]
+        for index in np.flatnonzero(no_bar | too_large).tolist():
+            row = int(rows[index])
+            self.skipped.append(
+                SkippedDividend(
+                    symbol=actions.symbols[int(actions.codes[row])],
+                    ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
+                    cash_amount=float(actions.amounts[CASH_AMOUNT][row]),
+                    reason=SkipReason.NO_EARLIER_BAR
+                    if no_bar[index]
+                    else SkipReason.CASH_NOT_BELOW_CLOSE,
+                    close=None if no_bar[index] else float(closes[index]),
+                )
+            )
+
+    def apply(self) -> pa.Table:
+        """The bars with every price multiplied by its run's factor and volumes by its
+        run's multiplier; columns whose factors are all 1 are kept as they are."""
+        series = self.series
+        starts = self.starts[0] if len(self.starts) == 1 else np.concatenate(self.starts)
+        prices = self.prices[0] if len(self.prices) == 1 else np.concatenate(self.prices)
+        volumes = self.volumes[0] if len(self.volumes) == 1 else np.concatenate(self.volumes)
+        lengths = np.diff(starts, append=series.rows)
+        table = series.table
+        columns = table.columns
+        names = table.schema.names
+        if (prices != 1.0).any():
+            factors = np.repeat(prices, lengths)
+            for index, name in enumerate(names):
+                if name not in _PRICES:
+                    continue
+                if not columns[index].null_count:
+                    result, values = _output(pa.float64(), series.rows)
+                    np.multiply(_values(columns[index]), factors, out=values)
+                    columns[index] = result
+                else:  # vwap with nulls: keep them
+                    columns[index] = pc.multiply(columns[index], pa.array(factors))
+            del factors  # let the volume's multipliers reuse its memory
+        if (volumes != 1.0).any():
+            index = names.index(VOLUME)
+            columns[index] = _adjusted_volume(_values(columns[index]), volumes, lengths)
+        return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+_NONE: Final = slice(0, 0)
+_NO_DAYS: Final = np.empty(0, dtype=np.int64)
+_NO_CLOSES: Final = np.empty(0)
+_PRICES: Final = frozenset((*PRICE_COLUMNS, VWAP))
+
+
+def _adjusted_volume(volume: I64, multipliers: F64, lengths: Index) -> pa.Array:
+    """``volume`` x each run's multiplier, rounded half to even: in integers when every
+    multiplier is whole (forward splits), else in floats; an error if it overflows."""
+    largest = float(multipliers.max())
+    if largest > 1.0 and float(volume.max()) * largest >= _INT64_LIMIT:
+        adjusted = volume * np.repeat(multipliers, lengths)
+        row = int(np.argmax(adjusted >= _INT64_LIMIT))
+        raise InvalidBarsError(
+            f"volume at row {row} adjusted for splits ({adjusted[row]:.3g}) exceeds int64",
+            row=row,
+            column=VOLUME,
+        )
+    result, values = _output(pa.int64(), len(volume))
+    if (multipliers == np.floor(multipliers)).all():
+        np.multiply(volume, np.repeat(multipliers.astype(np.int64), lengths), out=values)
+        return result
+    product = np.repeat(multipliers, lengths)
+    np.rint(np.multiply(volume, product, out=product), out=values, casting="unsafe")
+    return result
+
+
+def _output(kind: pa.DataType, rows: int) -> tuple[pa.Array, npt.NDArray[Any]]:
+    """A null-free Arrow array of ``rows`` values and a writable NumPy view to fill it.
+
+    Allocated by Arrow's memory pool (mimalloc or jemalloc), which keeps freed pages for
+    the next call: NumPy's ``malloc`` hands megabyte arrays back to the system when they
+    are freed, and faulting fresh pages in again costs more than the multiplications.
+    """
+    buffer = pa.allocate_buffer(rows * kind.byte_width)
+    return pa.Array.from_buffers(kind, rows, [None, buffer]), np.frombuffer(
+        buffer, dtype=kind.to_pandas_dtype()
+    )
