@@ -263,7 +263,7 @@ def test_given_two_files_when_ingest_is_killed_during_the_second_then_the_first_
 # K = 0..N covers every state an ingest passes through. The line `truth` forks a child
 # that opens the file read-only (as a process started after the crash would) and
 # reports the committed data version and bar count of KILL.
-KILLABLE_INGEST = '''
+KILLABLE_INGEST = """
 import json, os, signal, sys, threading
 import duckdb, pyarrow.compute, pyarrow.csv, pyarrow.parquet  # warm before forking
 import findata.db._duckdb as package
@@ -347,7 +347,7 @@ for command in sys.stdin:
         fields = json.loads(answer.read() or b"{}")
     fields["signal"] = os.WTERMSIG(status) if os.WIFSIGNALED(status) else 0
     print(json.dumps(fields), flush=True)
-'''
+"""
 
 
 class KillableIngest:
