@@ -63,6 +63,7 @@ bench: $(HATCH) ## run the benchmarks and print their figures (see docs/benchmar
 lock: $(HATCH) ## re-resolve requirements/constraints.txt after changing a dependency
 	$(TOOLS)/bin/uv pip compile --quiet --universal --python-version 3.11 requirements/dev.in \
 	  --no-emit-package findata-core --no-emit-package findata-db --no-emit-package findata-api \
+	  --no-emit-package findata-client \
 	  -o requirements/constraints.txt
 
 clean: ## remove tooling, environments and caches

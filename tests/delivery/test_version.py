@@ -1,4 +1,4 @@
-"""One version for everything: the three packages agree, and the changelog records it."""
+"""One version for everything: the packages agree, and the changelog records it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from types import ModuleType
 
-PACKAGES = ("findata-core", "findata-db", "findata-api")
+PACKAGES = ("findata-core", "findata-db", "findata-api", "findata-client")
 
 
 def _package_versions(root: Path) -> dict[str, str]:
@@ -18,7 +18,7 @@ def _package_versions(root: Path) -> dict[str, str]:
     return versions
 
 
-def test_the_three_packages_share_one_version(repo_root: Path) -> None:
+def test_the_packages_share_one_version(repo_root: Path) -> None:
     # GIVEN the workspace's packages
     # WHEN their versions are read from pyproject.toml
     versions = _package_versions(repo_root)

@@ -12,7 +12,7 @@ from packaging.utils import canonicalize_name
 
 REPO: Final = Path(__file__).resolve().parents[2]
 LOCK: Final = REPO / "requirements" / "constraints.txt"
-WORKSPACE: Final = frozenset({"findata-core", "findata-db", "findata-api"})
+WORKSPACE: Final = frozenset({"findata-core", "findata-db", "findata-api", "findata-client"})
 PIN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]]*\])?==[^\s;]+(?:\s*;.*)?$")
 
 

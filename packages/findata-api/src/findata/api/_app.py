@@ -10,6 +10,7 @@ from typing import Any, Final
 from quart import Quart
 
 from findata.api import (
+    _chart,
     _health,
     _indicators,
     _logging,
@@ -71,6 +72,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_indicators.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
+        app.register_blueprint(_chart.blueprint)
     return app
 
 

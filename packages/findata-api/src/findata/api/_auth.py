@@ -31,6 +31,7 @@ __all__ = [
     "EXTENSION_KEY",
     "KEY_PREFIX",
     "OPEN_PATHS",
+    "OPEN_PREFIXES",
     "ApiKeyVerifier",
     "IssuedKey",
     "init_app",
@@ -123,6 +124,9 @@ class ApiKeyVerifier:
 EXTENSION_KEY: Final = "findata.api_keys"
 # Orchestrators probe without credentials.
 OPEN_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
+# Pages for people and their static files hold no data, and a browser loads them without
+# headers; their scripts send the key with every data request they make.
+OPEN_PREFIXES: Final = ("/static/", "/chart", "/docs")
 _REALM: Final = 'Bearer realm="findata"'
 
 
@@ -135,7 +139,8 @@ def presented_key() -> str | None:
 
 
 def init_app(app: Quart) -> None:
-    """Require a valid API key on every request but the probes, when ``api_keys_required``.
+    """Require a valid API key on every request but the probes and the pages, when
+    ``api_keys_required``.
 
     The verifier is built from the store's URL when serving starts, unless one was put
     in ``app.extensions[EXTENSION_KEY]`` before (tests, embedding). With keys off
@@ -159,7 +164,11 @@ def init_app(app: Quart) -> None:
 
     @app.before_request
     async def _require_key() -> Response | None:
-        if request.path in OPEN_PATHS or request.method == "OPTIONS":
+        if (
+            request.path in OPEN_PATHS
+            or request.path.startswith(OPEN_PREFIXES)
+            or request.method == "OPTIONS"
+        ):
             return None
         token = presented_key()
         if token is None:
