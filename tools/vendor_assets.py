@@ -48,10 +48,10 @@ def verify(manifest: Path = MANIFEST) -> list[str]:
         for filename, entry in package["files"].items():
             path = folder / package["directory"] / filename
             if not path.is_file():
-                problems.append(f"{path.relative_to(ROOT)}: missing ({name} {package['version']})")
+                problems.append(f"{path}: missing ({name} {package['version']})")
             elif sha256(path) != entry["sha256"]:
                 problems.append(
-                    f"{path.relative_to(ROOT)}: SHA-256 {sha256(path)} is not the pinned "
+                    f"{path}: SHA-256 {sha256(path)} is not the pinned "
                     f"{entry['sha256']} ({name} {package['version']})"
                 )
     return problems
@@ -97,14 +97,15 @@ def update(manifest: Path = MANIFEST) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("command", choices=["verify", "update"])
+    parser.add_argument("--manifest", type=Path, default=MANIFEST, help="default: %(default)s")
     args = parser.parse_args(argv)
     if args.command == "update":
-        update()
-    problems = verify()
+        update(args.manifest)
+    problems = verify(args.manifest)
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"vendored files match {MANIFEST.relative_to(ROOT)}")
+        print(f"vendored files match {args.manifest}")
     return 1 if problems else 0
 
 
