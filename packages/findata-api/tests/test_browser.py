@@ -131,7 +131,11 @@ def api_rows(server: ServedProcess, path: str, **params: str) -> list[dict[str, 
         ("DEMO-ALPHA", "", {}),
         ("DEMO-BETA-1M", "", {}),
         ("DEMO-BETA-1M", "#frequency=Minute&interval=5", {"frequency": "Minute", "interval": "5"}),
-        ("DEMO-GAMMA", "#frequency=Weekly&start=2024-01-01", {"frequency": "Weekly", "start": "2024-01-01"}),
+        (
+            "DEMO-GAMMA",
+            "#frequency=Weekly&start=2024-01-01",
+            {"frequency": "Weekly", "start": "2024-01-01"},
+        ),
     ],
 )
 def test_given_a_symbol_when_its_chart_opens_then_one_candle_per_api_row_is_drawn(
@@ -224,7 +228,7 @@ def test_given_the_chart_picker_when_a_symbol_is_chosen_then_its_chart_is_drawn(
     # GIVEN
     tab.open(f"{server.base_url}/chart")
     symbols = [row["symbol"] for row in api_rows(server, "/stocks/symbols")]
-    options = tab.page.eval_on_selector_all("select[name=symbol] option", "o => o.map(e => e.value)")
+    options = tab.page.eval_on_selector_all("[name=symbol] option", "os => os.map(o => o.value)")
     # WHEN
     tab.page.select_option("select[name=symbol]", "DEMO-GAMMA")
     tab.page.wait_for_function(f"window.findataChart.series.has('candles') && {SETTLED}")

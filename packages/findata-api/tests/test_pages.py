@@ -103,8 +103,6 @@ async def test_given_markup_in_the_symbol_when_opening_its_chart_then_it_is_esca
     assert config["symbol"] == symbol
 
 
-
-
 async def test_given_keys_required_when_a_browser_loads_the_pages_then_no_key_is_needed(
     keyed_client: Client,
 ) -> None:

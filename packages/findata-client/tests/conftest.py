@@ -163,7 +163,9 @@ def serve(logs: Path) -> Iterator[ServerFactory]:
         served.stop()
 
 
-@pytest.fixture(scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def server(request: pytest.FixtureRequest, serve: ServerFactory) -> ServedProcess:
     """One server per store, shared by every test that only reads."""
     return serve(request.getfixturevalue(f"{request.param}_url"))
@@ -216,8 +218,8 @@ def json_rows(base_url: str, path: str, params: dict[str, str]) -> list[dict[str
 def jsonable(table: pa.Table) -> list[dict[str, object]]:
     """Arrow rows as the JSON format writes them: dates and instants in ISO 8601."""
     return [
-        {key: value.isoformat() if isinstance(value, dt.date) else value for key, value in row.items()}
-        for row in table.to_pylist()
+        {key: value.isoformat() if isinstance(value, dt.date) else value for key, value in pairs}
+        for pairs in (row.items() for row in table.to_pylist())
     ]
 
 

@@ -1,4 +1,4 @@
-"""Every method of ``Client`` against a real server on each store: the rows, the pages, the frames."""
+"""Every method of ``Client`` against a real server on each store: rows, pages, frames."""
 
 from __future__ import annotations
 
@@ -98,7 +98,10 @@ def test_given_intraday_bars_when_fetching_then_instants_are_in_the_exchange_zon
     ("symbol", "params"),
     [
         ("WALK", {"frequency": "Monthly"}),
-        ("WALK", {"interval": "2", "frequency": "Weekly", "start": "2020-03-01", "end": "2020-06-30"}),
+        (
+            "WALK",
+            {"interval": "2", "frequency": "Weekly", "start": "2020-03-01", "end": "2020-06-30"},
+        ),
         ("MINUTE", {"interval": "15", "frequency": "Minute"}),
     ],
 )

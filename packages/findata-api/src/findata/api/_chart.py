@@ -96,9 +96,7 @@ async def chart(symbol: str) -> ResponseReturnValue:
 
 
 async def _page(symbol: str | None) -> Response:
-    overlays = [
-        {**dataclasses.asdict(overlay), "outputs": overlay.outputs} for overlay in OVERLAYS
-    ]
+    overlays = [{**dataclasses.asdict(overlay), "outputs": overlay.outputs} for overlay in OVERLAYS]
     html = await render_template_string(
         _TEMPLATE,
         symbol=symbol,

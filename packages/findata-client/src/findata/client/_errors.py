@@ -74,7 +74,7 @@ class APIError(FindataClientError):
 
 
 class BadRequestError(APIError):
-    """400: a parameter is invalid or unknown; ``parameter`` names it, ``allowed`` says what fits."""
+    """400: a parameter is invalid or unknown; ``parameter`` names it, ``allowed`` what fits."""
 
 
 class AuthenticationError(APIError):

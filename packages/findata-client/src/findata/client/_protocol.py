@@ -107,7 +107,10 @@ def fetch_table(base_url: str, query: Query, policy: RetryPolicy) -> Call:
     return pages[0] if len(pages) == 1 else pa.concat_tables(pages)
 
 
-def _answer(url: str, policy: RetryPolicy) -> Generator[Step, httpx.Response | None, httpx.Response]:
+Answer = Generator[Step, httpx.Response | None, httpx.Response]
+
+
+def _answer(url: str, policy: RetryPolicy) -> Answer:
     """The first non-error answer to ``url``, waiting out 429/503 as ``policy`` allows."""
     attempt = 0
     while True:
