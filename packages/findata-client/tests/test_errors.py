@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from findata.api.testing import ServedProcess
+from findata.api.testing import ServedProcess, free_port
 from findata.client import (
     APIError,
     AsyncClient,
@@ -39,13 +38,6 @@ pytestmark = pytest.mark.system
 
 REDIS_URL = os.environ.get("FINDATA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 RATE_PERIOD_SECONDS = 5  # one request per 5 s: a retry waits a few seconds, never flakes
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_given_an_unknown_symbol_when_fetching_then_not_found_carries_the_problem(

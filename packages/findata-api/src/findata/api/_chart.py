@@ -85,7 +85,11 @@ async def chart_picker() -> ResponseReturnValue:
 
 
 @blueprint.get("/chart/<symbol>")
-@accepts(media_types=("text/html",), tag="pages")
+@accepts(
+    media_types=("text/html",),
+    tag="pages",
+    responses={404: "No such page: a symbol holding '/' cannot be a path segment."},
+)
 async def chart(symbol: str) -> ResponseReturnValue:
     """A candlestick chart of one symbol with volume, frequency and indicator overlays.
 

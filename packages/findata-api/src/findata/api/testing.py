@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
 from findata.db import BarKind, StoreUnavailableError, SymbolInfo
 
-__all__ = ["MemoryStore", "ServedProcess", "serve_process"]
+__all__ = ["MemoryStore", "ServedProcess", "free_port", "serve_process"]
 
 
 class MemoryStore:
@@ -158,6 +158,14 @@ class ServedProcess:
             return self.process.wait()
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def serve_process(
     database_url: str,
     log_dir: Path,
@@ -171,9 +179,7 @@ def serve_process(
     The store timeout is 15 s rather than the test configuration's 2 s: a busy CI machine
     must not turn a slow first query into a 503.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    port = free_port()
     log = log_dir / f"findata-serve-{port}.log"
     env = {
         **os.environ,

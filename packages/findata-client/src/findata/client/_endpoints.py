@@ -84,11 +84,7 @@ class Endpoints(abc.ABC, Generic[R]):
         """
         check_as(as_)
         series = self._series_params(interval, frequency, start, end, sort)
-        queries = [
-            Query(f"/stocks/time-series/{_path(symbol)}", series)
-            for symbol in _symbols(symbol_or_symbols)
-        ]
-        return self._fetch(queries, as_)
+        return self._fetch(_per_symbol("/stocks/time-series", symbol_or_symbols, series), as_)
 
     def indicators(
         self,
@@ -113,11 +109,7 @@ class Endpoints(abc.ABC, Generic[R]):
         check_as(as_)
         own = tuple((key, _text(value)) for key, value in parameters.items())
         series = (("name", name), *own, *self._series_params(interval, frequency, start, end, sort))
-        queries = [
-            Query(f"/stocks/indicators/{_path(symbol)}", series)
-            for symbol in _symbols(symbol_or_symbols)
-        ]
-        return self._fetch(queries, as_)
+        return self._fetch(_per_symbol("/stocks/indicators", symbol_or_symbols, series), as_)
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -140,15 +132,15 @@ class Endpoints(abc.ABC, Generic[R]):
         return tuple((key, _text(value)) for key, value in given.items() if value is not None)
 
 
-def _symbols(symbol_or_symbols: str | Sequence[str]) -> list[str]:
+def _per_symbol(
+    endpoint: str, symbol_or_symbols: str | Sequence[str], params: tuple[tuple[str, str], ...]
+) -> list[Query]:
+    """One query of ``endpoint``/{symbol} per symbol (the symbol quoted as one path segment)."""
     symbols = [symbol_or_symbols] if isinstance(symbol_or_symbols, str) else list(symbol_or_symbols)
     if not symbols:
         raise ValueError("give at least one symbol")
-    return symbols
-
-
-def _path(symbol: str) -> str:
-    return urllib.parse.quote(symbol, safe="")
+    paths = (f"{endpoint}/{urllib.parse.quote(symbol, safe='')}" for symbol in symbols)
+    return [Query(path, params) for path in paths]
 
 
 def _text(value: int | float | str | dt.date) -> str:

@@ -15,22 +15,6 @@ import time
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = [
-    "APIError",
-    "AuthenticationError",
-    "BadRequestError",
-    "FindataClientError",
-    "NotFoundError",
-    "RateLimitError",
-    "RetryableError",
-    "ServerError",
-    "ServiceUnavailableError",
-    "TransportError",
-    "UnexpectedResponseError",
-    "error_from_response",
-    "retry_after_seconds",
-]
-
 PROBLEM_JSON: Final = "application/problem+json"
 _SHOWN_BODY: Final = 300  # characters of a non-problem body kept in the message
 
