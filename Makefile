@@ -150,3 +150,8 @@ bench-api: $(HATCH) ## findata-api: wrk throughput/latency vs a Flask+pandas bas
 test-reliability: $(HATCH) ## reliability and security suites only: fuzz, hostile input, faults, load, shutdown, secret scan
 	$(HATCH) run pytest -m system tests/reliability -rA
 	$(HATCH) run pytest tests/security
+
+# --- findata-client -----------------------------------------------------------------------
+.PHONY: bench-client
+bench-client: $(HATCH) ## findata-client: Client.bars of 196,560 minute bars vs a bare httpx GET + Arrow decoding
+	$(HATCH) run bench:client
