@@ -46,18 +46,31 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(f"SKIPPED LOUDLY: {reason}")
 
 
+def findata(*args: str, database_url: str) -> str:
+    """Run a ``findata`` command on ``database_url``; its standard output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "findata.api", *args],
+        env={**os.environ, "FINDATA_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def demo_database(folder: Path) -> str:
+    url = f"duckdb://{folder / 'demo.duckdb'}"
+    findata("db", "migrate", database_url=url)
+    findata("ingest", "demo", database_url=url)
+    return url
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedProcess]:
     folder = tmp_path_factory.mktemp("browser")
-    url = f"duckdb://{folder / 'demo.duckdb'}"
-    for command in (("db", "migrate"), ("ingest", "demo")):
-        subprocess.run(
-            [sys.executable, "-m", "findata.api", *command],
-            env={**os.environ, "FINDATA_DATABASE_URL": url},
-            capture_output=True,
-            check=True,
-        )
-    served = serve_process(url, folder, settings={"FINDATA_DEFAULT_LIMIT": str(PAGE_ROWS)})
+    served = serve_process(
+        demo_database(folder), folder, settings={"FINDATA_DEFAULT_LIMIT": str(PAGE_ROWS)}
+    )
     yield served
     served.stop()
 
@@ -110,11 +123,14 @@ def tab(browser: Browser) -> Iterator[Tab]:
     context.close()
 
 
-def api_rows(server: ServedProcess, path: str, **params: str) -> list[dict[str, Any]]:
-    """The API's JSON rows, every page."""
+def api_rows(
+    server: ServedProcess, path: str, key: str | None = None, **params: str
+) -> list[dict[str, Any]]:
+    """The API's JSON rows, every page (with the API key ``key``, if given)."""
     rows: list[dict[str, Any]] = []
     url: str | None = path
-    with httpx.Client(base_url=server.base_url) as http:
+    headers = {"X-API-Key": key} if key else {}
+    with httpx.Client(base_url=server.base_url, headers=headers) as http:
         response = http.get(url, params=params)
         while True:
             assert response.status_code == 200, response.text
@@ -258,3 +274,36 @@ def test_given_the_docs_when_trying_an_operation_then_swagger_ui_gets_the_server
     assert "DEMO-ALPHA" in (answer.locator(".microlight").first.text_content() or "")
     assert tab.page.locator(".opblock").count() >= 4
     assert tab.errors == []
+
+
+def test_given_keys_required_when_the_key_is_entered_then_the_chart_and_the_docs_use_it(
+    tmp_path: Path, tab: Tab
+) -> None:
+    # GIVEN: a server requiring keys, one key, and the API's answer without it
+    url = demo_database(tmp_path)
+    key = findata("keys", "create", "browser", database_url=url).strip()
+    keyed = serve_process(url, tmp_path, settings={"FINDATA_API_KEYS_REQUIRED": "true"})
+    try:
+        with httpx.Client(base_url=keyed.base_url) as http:
+            problem = http.get("/stocks/time-series/DEMO-ALPHA").json()
+        tab.open(f"{keyed.base_url}/chart/DEMO-ALPHA")
+        refused = tab.page.text_content("#error")
+        # WHEN: the key goes into the field the 401 revealed
+        tab.page.fill("input[name=api_key]", key)
+        tab.page.dispatch_event("input[name=api_key]", "change")
+        tab.page.wait_for_function(f"window.findataChart.series.has('candles') && {SETTLED}")
+        drawn = tab.series()
+        # and /docs, in the same tab, tries an operation
+        tab.page.goto(f"{keyed.base_url}/docs")
+        operation = tab.page.locator("#operations-stocks-stocks_symbols")
+        operation.locator(".opblock-summary").click()
+        operation.get_by_role("button", name="Try it out").click()
+        operation.get_by_role("button", name="Execute").click()
+        status = operation.locator(".live-responses-table tr.response .response-col_status")
+        status.wait_for()
+        # THEN
+        assert refused == f"{problem['title']}: {problem['detail']}"
+        assert drawn["candles"] == len(api_rows(keyed, "/stocks/time-series/DEMO-ALPHA", key=key))
+        assert status.text_content() == "200"
+    finally:
+        keyed.stop()
