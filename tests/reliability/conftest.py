@@ -14,12 +14,9 @@ import http.client
 import os
 import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -29,6 +26,7 @@ from typing import Final
 import pyarrow as pa
 import pytest
 
+from findata.api.testing import ServedProcess, free_port, serve_process
 from findata.db import open_store
 
 PG_URL: Final = os.environ.get(
@@ -44,13 +42,6 @@ def require(condition: bool, reason: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"required in CI: {reason}")
     pytest.skip(f"SKIPPED LOUDLY: {reason}")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def run_findata(
@@ -108,16 +99,8 @@ class Response:
 
 
 @dataclasses.dataclass
-class Server:
-    """A ``findata serve`` process on 127.0.0.1:``port``, its stderr in ``log``."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+class Server(ServedProcess):
+    """A ``findata serve`` process on 127.0.0.1:``port``, its output in ``log``."""
 
     def get(
         self, path: str, headers: Mapping[str, str] | None = None, timeout: float = 10
@@ -139,20 +122,6 @@ class Server:
                 return int(line.split()[1])
         raise AssertionError("no VmRSS line: is the server still running?")
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
-
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM and wait; the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            raise
-
 
 def start_server(
     database_url: str,
@@ -162,41 +131,16 @@ def start_server(
     ready_timeout: float = 60,
 ) -> Server:
     """Start ``findata serve`` with the test configuration and wait until it answers."""
-    port = free_port()
-    log = log_dir / f"serve-{port}.log"
-    env = {
-        **os.environ,
-        "FINDATA_ENV": "test",
-        "FINDATA_DATABASE_URL": database_url,
-        "FINDATA_ACCESS_LOG": "false",
-        "FINDATA_LOG_LEVEL": "WARNING",
-        # A shared 2-core CI machine can be slow: store calls get 15 s, not the test
-        # configuration's 2 s, so that only real outages answer 503.
-        "FINDATA_STORE_TIMEOUT": "15",
-        **(settings or {}),
-    }
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [*FINDATA, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+    try:
+        served = serve_process(
+            database_url,
+            log_dir,
+            settings={"FINDATA_LOG_LEVEL": "WARNING", **(settings or {})},
+            ready_timeout=ready_timeout,
         )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"findata serve exited with {process.returncode}:\n{server.output()}"
-            )
-        with contextlib.suppress(OSError):
-            if server.get("/_healthcheck", timeout=1).status == 200:
-                return server
-        time.sleep(0.1)
-    server.stop()
-    raise AssertionError(
-        f"findata serve did not answer within {ready_timeout} s:\n{server.output()}"
-    )
+    except RuntimeError as error:
+        raise AssertionError(str(error)) from None
+    return Server(served.process, served.port, served.log)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from quart import Quart
 
 from findata.api import (
     _auth,
+    _chart,
     _cors,
     _health,
     _indicators,
@@ -75,6 +76,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_indicators.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
+        app.register_blueprint(_chart.blueprint)
     return app
 
 

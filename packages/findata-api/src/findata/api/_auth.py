@@ -25,7 +25,7 @@ from cachetools import TTLCache
 from quart import Quart, Response, g, request
 
 from findata.api._failed_auth import FailedAuthLimit
-from findata.api._gate import ungated
+from findata.api._gate import is_page, ungated
 from findata.api._problems import problem
 from findata.api._revocation import RevocationListener
 from findata.api._state import app_state
@@ -154,7 +154,8 @@ def presented_key() -> str | None:
 
 
 def init_app(app: Quart) -> None:
-    """Require a valid API key on every request but the probes, when ``api_keys_required``.
+    """Require a valid API key on every request but the probes and the pages, when
+    ``api_keys_required``.
 
     The verifier is built from the store's URL when serving starts, unless one was put
     in ``app.extensions[EXTENSION_KEY]`` before (tests, embedding). With ``redis_url``
@@ -192,7 +193,7 @@ def init_app(app: Quart) -> None:
 
     @app.before_request
     async def _require_key() -> Response | None:
-        if ungated():
+        if ungated() or is_page():
             return None
         token = presented_key()
         if token is None:

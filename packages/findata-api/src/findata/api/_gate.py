@@ -11,17 +11,26 @@ from typing import Final
 
 from quart import request
 
-__all__ = ["PROBE_PATHS", "client_address", "ungated"]
+__all__ = ["PAGE_PATHS", "PROBE_PATHS", "client_address", "is_page", "ungated"]
 
 # The liveness and readiness probes (``_health.py``): orchestrators send them without
 # credentials and must get an answer even while a client, or they themselves, are throttled.
 PROBE_PATHS: Final = frozenset({"/_healthcheck", "/_readiness"})
+# The pages for people (``/docs``, ``/chart``) and their static files hold no data, and a
+# browser loads them without headers; their scripts send the key with every data request.
+PAGE_PATHS: Final = ("/docs", "/chart", "/static")
 
 
 def ungated() -> bool:
     """True for requests every gate lets through: the probes and CORS preflights (which
     by the CORS rules carry no credentials)."""
     return request.path in PROBE_PATHS or request.method == "OPTIONS"
+
+
+def is_page() -> bool:
+    """True for a page for people or one of its static files (not for the data they show)."""
+    path = request.path
+    return any(path == page or path.startswith(f"{page}/") for page in PAGE_PATHS)
 
 
 def client_address() -> str:

@@ -99,7 +99,7 @@ class Settings:
     # Store outages: the Retry-After a 503 advertises, and the readiness probe budget.
     store_retry_after: int = 5
     store_timeout: float = 5.0
-    # Serve the human-readable API docs page.
+    # Serve the pages for people: the API docs (/docs) and the chart page (/chart).
     docs_enabled: bool = True
     # Move the start-up heap out of the cyclic GC's way when serving (see _app.py).
     gc_freeze: bool = True

@@ -1,13 +1,25 @@
-"""An in-memory ``Store`` for tests and demos: inject it with ``create_app(store=MemoryStore())``.
+"""Helpers for tests and demos: an in-memory store, and a real ``findata serve`` process.
 
-It follows the ``findata.db.Store`` contract (upserts, data version, symbol metadata)
-and can simulate an outage (``available = False``) to exercise the 503 path.
+``MemoryStore`` follows the ``findata.db.Store`` contract (upserts, data version, symbol
+metadata) and can simulate an outage (``available = False``) to exercise the 503 path:
+inject it with ``create_app(store=MemoryStore())``. ``serve_process`` starts the service
+as its users run it, for tests of real clients (findata-client, a browser).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,7 +28,7 @@ from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
 from findata.core.columns import SYMBOL, TIMESTAMP
 from findata.db import BarKind, StoreUnavailableError, SymbolInfo
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "ServedProcess", "free_port", "serve_process"]
 
 
 class MemoryStore:
@@ -118,3 +130,87 @@ def _guess_kind(bars: pa.Table, timezone: str) -> BarKind:
     times = pc.cast(bars[TIMESTAMP], pa.timestamp("us", tz=timezone))
     midnight = pc.all(pc.and_(pc.equal(pc.hour(times), 0), pc.equal(pc.minute(times), 0))).as_py()
     return BarKind.DAILY if midnight else BarKind.INTRADAY
+
+
+@dataclasses.dataclass
+class ServedProcess:
+    """A ``findata serve`` child process on 127.0.0.1; its output goes to ``log``."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        """The end of what the process printed (for assertion messages)."""
+        return self.log.read_text(errors="replace")[-5000:]
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, wait (SIGKILL after ``timeout`` s); the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def serve_process(
+    database_url: str,
+    log_dir: Path,
+    *,
+    settings: Mapping[str, str] | None = None,
+    ready_timeout: float = 120,
+) -> ServedProcess:
+    """Start ``findata serve`` on a free port with ``FINDATA_ENV=test``, ``database_url`` and
+    ``settings`` (``FINDATA_*`` variables), and return once it answers its health check.
+
+    The store timeout is 15 s rather than the test configuration's 2 s: a busy CI machine
+    must not turn a slow first query into a 503.
+    """
+    port = free_port()
+    log = log_dir / f"findata-serve-{port}.log"
+    env = {
+        **os.environ,
+        "FINDATA_ENV": "test",
+        "FINDATA_DATABASE_URL": database_url,
+        "FINDATA_ACCESS_LOG": "false",
+        "FINDATA_STORE_TIMEOUT": "15",
+        **(settings or {}),
+    }
+    with log.open("wb") as sink:
+        command = [sys.executable, "-m", "findata.api", "serve", "--host", "127.0.0.1"]
+        process = subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
+            [*command, "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    served = ServedProcess(process, port, log)
+    deadline = time.monotonic() + ready_timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"findata serve exited with {process.returncode}:\n{served.output()}"
+            )
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(f"{served.base_url}/_healthcheck", timeout=1) as answer,  # noqa: S310
+        ):
+            if answer.status == 200:
+                return served
+        time.sleep(0.1)
+    served.stop()
+    raise RuntimeError(f"findata serve did not answer within {ready_timeout} s:\n{served.output()}")

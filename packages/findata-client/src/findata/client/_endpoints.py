@@ -1,0 +1,150 @@
+"""The API's endpoints, one method each, written once for both clients.
+
+``Endpoints[R]`` turns a method's arguments into ``Query`` objects and hands them to
+``_fetch``, which each client implements: ``Client._fetch`` returns the result,
+``AsyncClient._fetch`` a coroutine of it. Adding an endpoint (or a parameter such as
+``adjustment``) is one method (or one argument) here.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import os
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Final, Generic, Literal, TypeVar
+
+from findata.client._frames import As, check_as
+from findata.client._protocol import Query, RetryPolicy, request_headers
+
+R = TypeVar("R")
+Moment = str | dt.date  # a dt.datetime is a dt.date too
+Sort = Literal["asc", "desc"]
+
+DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
+BASE_URL_VARIABLE: Final = "FINDATA_URL"
+API_KEY_VARIABLE: Final = "FINDATA_API_KEY"
+
+
+class Endpoints(abc.ABC, Generic[R]):
+    """Connection settings and the endpoint methods shared by ``Client`` and ``AsyncClient``."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        api_key: str | None,
+        *,
+        retries: int,
+        max_retry_wait: float,
+        page_size: int | None,
+    ) -> None:
+        if page_size is not None and page_size < 1:
+            raise ValueError(f"page_size must be at least 1, not {page_size}")
+        self.base_url: str = (
+            base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
+        ).rstrip("/")
+        self.page_size = page_size
+        self._policy = RetryPolicy(retries=retries, max_wait=max_retry_wait)
+        self._headers = request_headers(api_key or os.environ.get(API_KEY_VARIABLE))
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"{type(self).__name__}({self.base_url!r})"
+
+    @abc.abstractmethod
+    def _fetch(self, queries: Sequence[Query], as_: As) -> R:
+        """Fetch every page of every query and return them as one result."""
+
+    # --- the endpoints --------------------------------------------------------------------
+
+    def symbols(self, *, as_: As = "arrow") -> R:
+        """The symbols in the store: first/last bar, bar count, time zone, source, bar kind
+        (``GET /stocks/symbols``)."""
+        check_as(as_)
+        return self._fetch([Query("/stocks/symbols")], as_)
+
+    def bars(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        *,
+        interval: int | None = None,
+        frequency: str | None = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """OHLCV bars of one symbol or several (``GET /stocks/time-series/{symbol}``).
+
+        Without ``frequency`` the stored bars (``date`` or ``timestamp`` column); with it,
+        periods of ``interval`` x ``frequency`` (``Minute`` ... ``Annual``) keyed by
+        ``period_start``. ``start``/``end`` are inclusive dates or timestamps (naive ones
+        are read in the symbol's exchange time zone). Several symbols are fetched one
+        request each and concatenated in the order given.
+        """
+        check_as(as_)
+        series = self._series_params(interval, frequency, start, end, sort)
+        return self._fetch(_per_symbol("/stocks/time-series", symbol_or_symbols, series), as_)
+
+    def indicators(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        name: str,
+        *,
+        interval: int | None = None,
+        frequency: str | None = None,
+        start: Moment | None = None,
+        end: Moment | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+        **parameters: int | float | str,
+    ) -> R:
+        """One indicator per bar or period (``GET /stocks/indicators/{symbol}?name=...``).
+
+        ``name`` is sma, ema, wma, rsi, macd, bbands, atr, stoch, obv or vwap; its own
+        parameters go as keywords (``window=20``, ``fast=12``, ``stddev=2.0``,
+        ``series="close"``...). Values are computed over the whole history, so they do
+        not depend on ``start``; periods where the indicator is undefined are left out.
+        """
+        check_as(as_)
+        own = tuple((key, _text(value)) for key, value in parameters.items())
+        series = (("name", name), *own, *self._series_params(interval, frequency, start, end, sort))
+        return self._fetch(_per_symbol("/stocks/indicators", symbol_or_symbols, series), as_)
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def _series_params(
+        self,
+        interval: int | None,
+        frequency: str | None,
+        start: Moment | None,
+        end: Moment | None,
+        sort: Sort | None,
+    ) -> tuple[tuple[str, str], ...]:
+        given: Mapping[str, int | str | dt.date | None] = {
+            "interval": interval,
+            "frequency": frequency,
+            "start": start,
+            "end": end,
+            "sort": sort,
+            "limit": self.page_size,
+        }
+        return tuple((key, _text(value)) for key, value in given.items() if value is not None)
+
+
+def _per_symbol(
+    endpoint: str, symbol_or_symbols: str | Sequence[str], params: tuple[tuple[str, str], ...]
+) -> list[Query]:
+    """One query of ``endpoint``/{symbol} per symbol (the symbol quoted as one path segment)."""
+    symbols = [symbol_or_symbols] if isinstance(symbol_or_symbols, str) else list(symbol_or_symbols)
+    if not symbols:
+        raise ValueError("give at least one symbol")
+    paths = (f"{endpoint}/{urllib.parse.quote(symbol, safe='')}" for symbol in symbols)
+    return [Query(path, params) for path in paths]
+
+
+def _text(value: int | float | str | dt.date) -> str:
+    """A query value as the server reads it: ISO 8601 for dates and timestamps."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
