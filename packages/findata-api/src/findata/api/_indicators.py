@@ -70,6 +70,7 @@ INDICATOR_PARAMETER: Final = Parameter(
         "name",
         *dict.fromkeys(p.name for spec in INDICATORS.values() for p in spec.parameters),
     ),
+    example={"name": "rsi", **INDICATORS["rsi"].defaults},
 )
 _OUTPUTS: Final = sorted({output for spec in INDICATORS.values() for output in spec.outputs})
 INDICATOR_ROW: Final = {

@@ -39,6 +39,9 @@ class Parameter:
     required: bool = False
     members: tuple[str, ...] = ()
     location: Literal["query", "path"] = "query"
+    example: Any = None
+    """A value that works for any symbol: Swagger UI's "Try it out" starts from it (its own
+    sample of an object takes each property's first allowed value, e.g. ``Minute``)."""
 
     @property
     def query_names(self) -> tuple[str, ...]:
@@ -57,6 +60,8 @@ class Parameter:
         }
         if self.members:
             described.update(style="form", explode=True)
+        if self.example is not None:
+            described["example"] = self.example
         return described
 
 
