@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from findata.db._actions import ActionCounts, ActionStore
 from findata.db._api_keys import (
     ApiKeyRecord,
     DuckDBKeyStore,
@@ -58,6 +59,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEMO_SOURCE",
     "SYMBOL_PATTERN",
+    "ActionCounts",
+    "ActionStore",
     "ApiKeyRecord",
     "BarKind",
     "DuckDBKeyStore",
