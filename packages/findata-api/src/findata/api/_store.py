@@ -21,7 +21,10 @@ from quart import Quart, Response
 from findata.api._metrics import Metrics
 from findata.api._problems import problem
 from findata.api._settings import Settings
+from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA
 from findata.db import (
+    ActionCounts,
+    ActionStore,
     PoolUsage,
     ReportsPoolUsage,
     Store,
@@ -113,6 +116,28 @@ class StoreGateway:
         self, symbol: str, start: dt.datetime | None, end: dt.datetime | None
     ) -> pa.Table:
         return await self._call("read_bars", self.store.read_bars, [symbol], start, end)
+
+    async def read_splits(
+        self, symbol: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pa.Table:
+        """The symbol's splits (none from a store that keeps no corporate actions)."""
+        if not isinstance(self.store, ActionStore):
+            return SPLITS_SCHEMA.empty_table()
+        return await self._call("read_splits", self.store.read_splits, [symbol], start, end)
+
+    async def read_dividends(
+        self, symbol: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pa.Table:
+        """The symbol's cash dividends (none from a store that keeps no corporate actions)."""
+        if not isinstance(self.store, ActionStore):
+            return DIVIDENDS_SCHEMA.empty_table()
+        return await self._call("read_dividends", self.store.read_dividends, [symbol], start, end)
+
+    async def action_counts(self) -> dict[str, ActionCounts]:
+        """Per symbol with corporate actions, how many of each kind."""
+        if not isinstance(self.store, ActionStore):
+            return {}
+        return await self._call("action_counts", self.store.action_counts)
 
     async def _connect(self) -> None:
         async with self._connect_lock:
