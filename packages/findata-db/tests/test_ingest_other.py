@@ -13,6 +13,7 @@ import pytest
 
 from findata.db import (
     DEMO_SOURCE,
+    ActionStore,
     BarKind,
     IngestError,
     MigratableStore,
@@ -227,6 +228,8 @@ def recorded_yahoo(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def download(symbol: str, **options: Any) -> Any:
         calls.append({"symbol": symbol, **options})
         name = "yahoo_aapl_1d.csv" if options["interval"] == "1d" else "yahoo_aapl_1m.csv"
+        if options["start"].startswith("2020"):
+            name = "yahoo_aapl_split_1d.csv"
         frame = pandas.read_csv(DATA / name, index_col=0)
         if options["interval"] == "1d":
             frame.index = pandas.to_datetime(frame.index)
@@ -258,6 +261,38 @@ async def test_yahoo_daily_bars_are_ingested_from_a_recorded_response(
     info = await store.get_symbol("AAPL")
     assert info is not None
     assert (info.source, info.bar_kind) == ("yahoo", BarKind.DAILY)
+
+
+async def test_yahoo_bars_are_stored_as_traded_with_their_split_and_dividend(
+    store: MigratableStore, recorded_yahoo: list[dict[str, Any]]
+) -> None:
+    # GIVEN the recorded response around AAPL's 4-for-1 split of 2020-08-31 (Yahoo's
+    # closes, volumes and dividends split-adjusted to today)
+    # WHEN ingested
+    await ingest_yahoo(store, ["AAPL"], start=dt.date(2020, 8, 6))
+    back = await store.read_bars(["AAPL"])
+    assert isinstance(store, ActionStore)
+    splits = await store.read_splits(["AAPL"])
+    dividends = await store.read_dividends(["AAPL"])
+
+    # THEN actions were asked for; bars before the split are as traded (x 4, volume / 4),
+    # later ones as given; the split is 1 -> 4 and the dividend its paid 0.205 x 4
+    assert recorded_yahoo[0]["actions"] is True
+    assert back.column("close").to_pylist() == pytest.approx(
+        [113.90 * 4, 111.11 * 4, 124.81 * 4, 129.04, 134.18]
+    )
+    assert back.column("volume").to_pylist() == [
+        202428800 // 4,
+        198045600 // 4,
+        187630000 // 4,
+        225702700,
+        151948100,
+    ]
+    assert splits.to_pylist() == [
+        {"symbol": "AAPL", "ex_date": dt.date(2020, 8, 31), "split_from": 1.0, "split_to": 4.0}
+    ]
+    assert dividends.column("ex_date").to_pylist() == [dt.date(2020, 8, 7)]
+    assert dividends.column("cash_amount").to_pylist() == pytest.approx([0.82])
 
 
 async def test_yahoo_minute_bars_keep_their_exact_instants(
