@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from findata.core import adjust_bars
 from findata.db import (
     DEMO_SOURCE,
     ActionStore,
@@ -216,6 +217,36 @@ async def test_ingest_demo_fills_an_empty_store_and_if_empty_skips_a_filled_one(
     kinds = {info.symbol: info.bar_kind for info in infos}
     assert kinds["DEMO-ALPHA"] is BarKind.DAILY
     assert kinds["DEMO-ALPHA-1M"] is BarKind.INTRADAY
+
+
+async def test_the_demo_has_a_split_and_quarterly_dividends_on_demo_alpha(
+    store: MigratableStore,
+) -> None:
+    # GIVEN the demo ingested
+    await ingest_demo(store)
+    assert isinstance(store, ActionStore)
+
+    # WHEN DEMO-ALPHA's actions and bars around its split are read
+    splits = await store.read_splits(["DEMO-ALPHA"])
+    dividends = await store.read_dividends(["DEMO-ALPHA"])
+    bars = await store.read_bars(["DEMO-ALPHA"])
+    adjusted, report = adjust_bars(bars, splits, dividends, "split")
+
+    # THEN one 2-for-1 split and four dividends a year; the raw close halves across the
+    # split (as traded) while the split-adjusted one moves like any other day
+    assert splits.to_pylist() == [
+        {"symbol": "DEMO-ALPHA", "ex_date": dt.date(2023, 6, 1), "split_from": 1.0, "split_to": 2.0}
+    ]
+    assert dividends.num_rows == 12
+    assert {day.month for day in dividends.column("ex_date").to_pylist()} == {2, 5, 8, 11}
+    day = [s.astimezone(NEW_YORK).date() for s in bars.column("timestamp").to_pylist()].index(
+        dt.date(2023, 6, 1)
+    )
+    raw_close = bars.column("close").to_pylist()
+    adjusted_close = adjusted.column("close").to_pylist()
+    assert raw_close[day] / raw_close[day - 1] < 0.6
+    assert 0.9 < adjusted_close[day] / adjusted_close[day - 1] < 1.1
+    assert report.skipped_dividends == ()
 
 
 @pytest.fixture
