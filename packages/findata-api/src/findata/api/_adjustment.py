@@ -45,6 +45,7 @@ ADJUSTMENT_HEADERS: Final = {
     }
 }
 _MESSAGES: Final = "message"
+_NONE: Final = pa.table({})
 
 
 def parse_adjustment() -> Adjustment:
@@ -114,22 +115,12 @@ class AdjustmentTransform:
         return (("adjustment-warnings", symbol), (self._version,))
 
     async def _actions(self, symbol: str) -> tuple[pa.Table, pa.Table]:
-        """The symbol's splits and dividends that this adjustment uses (cached per version)."""
-        store = self._state.store
-        splits = dividends = None
-        if self.adjustment.splits:
-            splits = await self._state.caches.table_or_compute(
-                (("splits", symbol), (self._version,)), lambda: store.read_splits(symbol)
-            )
-        if self.adjustment.dividends:
-            dividends = await self._state.caches.table_or_compute(
-                (("dividends", symbol), (self._version,)), lambda: store.read_dividends(symbol)
-            )
-        return _or_empty(splits), _or_empty(dividends)
-
-
-def _or_empty(table: pa.Table | None) -> pa.Table:
-    return pa.table({}) if table is None else table
+        """The symbol's splits and dividends that this adjustment uses."""
+        splits, dividends = await self._state.store.actions_of(symbol)
+        return (
+            splits if self.adjustment.splits else _NONE,
+            dividends if self.adjustment.dividends else _NONE,
+        )
 
 
 def _micros(bars: pa.Table) -> Any:

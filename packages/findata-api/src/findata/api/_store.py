@@ -55,6 +55,8 @@ class StoreGateway:
         self._version_read_at = -float("inf")
         self._symbols: dict[str, SymbolInfo | None] = {}
         self._symbols_version: str | None = None
+        self._actions: dict[str, tuple[pa.Table, pa.Table]] = {}
+        self._actions_version: str | None = None
 
     @property
     def connected(self) -> bool:
@@ -132,6 +134,20 @@ class StoreGateway:
         if not isinstance(self.store, ActionStore):
             return DIVIDENDS_SCHEMA.empty_table()
         return await self._call("read_dividends", self.store.read_dividends, [symbol], start, end)
+
+    async def actions_of(self, symbol: str) -> tuple[pa.Table, pa.Table]:
+        """Every split and dividend of ``symbol``, cached until the data version changes
+        (as symbol metadata: what adjusting a series needs, whatever the result cache)."""
+        version = await self.data_version()
+        if version != self._actions_version:
+            self._actions, self._actions_version = {}, version
+        found = self._actions.get(symbol)
+        if found is None:
+            if len(self._actions) >= 10_000:
+                self._actions.clear()
+            found = (await self.read_splits(symbol), await self.read_dividends(symbol))
+            self._actions[symbol] = found
+        return found
 
     async def action_counts(self) -> dict[str, ActionCounts]:
         """Per symbol with corporate actions, how many of each kind."""

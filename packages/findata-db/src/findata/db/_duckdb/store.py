@@ -244,7 +244,7 @@ class DuckDBStore:
         start: dt.date | None = None,
         end: dt.date | None = None,
     ) -> pa.Table:
-        splits, _ = await asyncio.to_thread(self._all_actions)
+        splits, _ = await self._actions_now()
         return select_actions(splits, symbols, start, end)
 
     async def read_dividends(
@@ -253,12 +253,19 @@ class DuckDBStore:
         start: dt.date | None = None,
         end: dt.date | None = None,
     ) -> pa.Table:
-        _, dividends = await asyncio.to_thread(self._all_actions)
+        _, dividends = await self._actions_now()
         return select_actions(dividends, symbols, start, end)
 
     async def action_counts(self) -> dict[str, ActionCounts]:
-        splits, dividends = await asyncio.to_thread(self._all_actions)
+        splits, dividends = await self._actions_now()
         return count_actions(splits, dividends)
+
+    async def _actions_now(self) -> tuple[pa.Table, pa.Table]:
+        """The cached actions without leaving the event loop when the version is known
+        (a side file read, as ``data_version``); else read in a thread."""
+        known = self._access.known_version()
+        cached = None if known is None else self._actions.get(known, "actions")
+        return cached if cached is not None else await asyncio.to_thread(self._all_actions)
 
     def _all_actions(self) -> tuple[pa.Table, pa.Table]:
         version = self._access.version()
