@@ -76,6 +76,8 @@ class Endpoint:
     tag: str
     responses: Mapping[int, str]
     row_schema: Mapping[str, Any] | None
+    headers: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Response headers of a 200 beyond the ones every endpoint sends (OpenAPI objects)."""
 
 
 def accepts(
@@ -84,6 +86,7 @@ def accepts(
     tag: str,
     responses: Mapping[int, str] | None = None,
     row_schema: Mapping[str, Any] | None = None,
+    headers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Declare a view's parameters (and its docs); reject any other query parameter with 400."""
     known = frozenset(name for parameter in parameters for name in parameter.query_names)
@@ -106,6 +109,7 @@ def accepts(
                 tag=tag,
                 responses=dict(responses or {}),
                 row_schema=row_schema,
+                headers=dict(headers or {}),
             ),
         )
         return checked

@@ -44,7 +44,9 @@ _LEAP_DAY: Final = (
 )
 _TIME: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
 _OFFSET: Final = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-TIME_PATTERN: Final = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:T{_TIME}{_OFFSET}?)?"
+DATE_PATTERN: Final = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+"""``YYYY-MM-DD``, calendar-exact (years 0001-9999)."""
+TIME_PATTERN: Final = f"{DATE_PATTERN}(?:T{_TIME}{_OFFSET}?)?"
 """``YYYY-MM-DD``, or ``YYYY-MM-DDTHH:MM[:SS[.ffffff]]`` with an optional ``Z``/``±HH:MM``."""
 _BOUND: Final = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"

@@ -21,6 +21,7 @@ from findata.client._protocol import Query, RetryPolicy, request_headers
 R = TypeVar("R")
 Moment = str | dt.date  # a dt.datetime is a dt.date too
 Sort = Literal["asc", "desc"]
+Adjustment = Literal["raw", "split", "dividend", "all"]
 
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
 BASE_URL_VARIABLE: Final = "FINDATA_URL"
@@ -72,6 +73,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None = None,
         end: Moment | None = None,
         sort: Sort | None = None,
+        adjustment: Adjustment | None = None,
         as_: As = "arrow",
     ) -> R:
         """OHLCV bars of one symbol or several (``GET /stocks/time-series/{symbol}``).
@@ -80,10 +82,12 @@ class Endpoints(abc.ABC, Generic[R]):
         periods of ``interval`` x ``frequency`` (``Minute`` ... ``Annual``) keyed by
         ``period_start``. ``start``/``end`` are inclusive dates or timestamps (naive ones
         are read in the symbol's exchange time zone). Several symbols are fetched one
-        request each and concatenated in the order given.
+        request each and concatenated in the order given. ``adjustment`` (``raw`` by
+        default, ``split``, ``dividend`` or ``all``) adjusts past prices for corporate
+        actions before any resampling.
         """
         check_as(as_)
-        series = self._series_params(interval, frequency, start, end, sort)
+        series = self._series_params(interval, frequency, start, end, sort, adjustment)
         return self._fetch(_per_symbol("/stocks/time-series", symbol_or_symbols, series), as_)
 
     def indicators(
@@ -96,6 +100,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None = None,
         end: Moment | None = None,
         sort: Sort | None = None,
+        adjustment: Adjustment | None = None,
         as_: As = "arrow",
         **parameters: int | float | str,
     ) -> R:
@@ -105,11 +110,45 @@ class Endpoints(abc.ABC, Generic[R]):
         parameters go as keywords (``window=20``, ``fast=12``, ``stddev=2.0``,
         ``series="close"``...). Values are computed over the whole history, so they do
         not depend on ``start``; periods where the indicator is undefined are left out.
+        With ``adjustment``, they are computed on the adjusted bars (as ``bars``).
         """
         check_as(as_)
         own = tuple((key, _text(value)) for key, value in parameters.items())
-        series = (("name", name), *own, *self._series_params(interval, frequency, start, end, sort))
+        given = self._series_params(interval, frequency, start, end, sort, adjustment)
+        series = (("name", name), *own, *given)
         return self._fetch(_per_symbol("/stocks/indicators", symbol_or_symbols, series), as_)
+
+    def splits(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """Stock splits by ex-date (``GET /stocks/splits/{symbol}``): ``symbol, ex_date,
+        split_from, split_to`` (a 4-for-1 split is 1, 4). ``start``/``end`` are inclusive
+        ex-dates."""
+        check_as(as_)
+        params = self._action_params(start, end, sort)
+        return self._fetch(_per_symbol("/stocks/splits", symbol_or_symbols, params), as_)
+
+    def dividends(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """Cash dividends by ex-date (``GET /stocks/dividends/{symbol}``): ``symbol,
+        ex_date, cash_amount, currency, pay_date, record_date``. ``start``/``end`` are
+        inclusive ex-dates."""
+        check_as(as_)
+        params = self._action_params(start, end, sort)
+        return self._fetch(_per_symbol("/stocks/dividends", symbol_or_symbols, params), as_)
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -120,6 +159,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None,
         end: Moment | None,
         sort: Sort | None,
+        adjustment: Adjustment | None = None,
     ) -> tuple[tuple[str, str], ...]:
         given: Mapping[str, int | str | dt.date | None] = {
             "interval": interval,
@@ -127,9 +167,26 @@ class Endpoints(abc.ABC, Generic[R]):
             "start": start,
             "end": end,
             "sort": sort,
+            "adjustment": adjustment,
             "limit": self.page_size,
         }
         return tuple((key, _text(value)) for key, value in given.items() if value is not None)
+
+    def _action_params(
+        self, start: dt.date | str | None, end: dt.date | str | None, sort: Sort | None
+    ) -> tuple[tuple[str, str], ...]:
+        given: Mapping[str, int | str | dt.date | None] = {
+            "start": _day(start),
+            "end": _day(end),
+            "sort": sort,
+            "limit": self.page_size,
+        }
+        return tuple((key, _text(value)) for key, value in given.items() if value is not None)
+
+
+def _day(value: dt.date | str | None) -> dt.date | str | None:
+    """An ex-date bound: a ``datetime`` counts as its date (the server takes dates only)."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _per_symbol(
