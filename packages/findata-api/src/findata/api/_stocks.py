@@ -54,6 +54,10 @@ SYMBOL_ROW: Final = {
         "timezone": {"type": "string"},
         "source": {"type": "string"},
         "bar_kind": {"type": "string", "enum": ["daily", "intraday"]},
+        "exchange": {
+            "type": "string",
+            "description": "ISO MIC of the exchange whose calendar the symbol follows.",
+        },
     },
 }
 
@@ -64,7 +68,7 @@ async def symbols() -> ResponseReturnValue:
     """The symbols in the store.
 
     One row per symbol with its first and last bar (UTC instants), bar count, exchange
-    time zone, data source and kind of bars (daily or intraday).
+    time zone, data source, kind of bars (daily or intraday) and exchange (ISO MIC).
     """
     output = negotiate()
     state = app_state()
@@ -83,6 +87,7 @@ async def symbols() -> ResponseReturnValue:
                 "timezone": pa.array([info.timezone for info in infos], pa.string()),
                 "source": pa.array([info.source for info in infos], pa.string()),
                 "bar_kind": pa.array([info.bar_kind.value for info in infos], pa.string()),
+                "exchange": pa.array([info.exchange for info in infos], pa.string()),
             }
         )
         return rows, None

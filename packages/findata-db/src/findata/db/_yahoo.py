@@ -18,6 +18,7 @@ from findata.core import InvalidParameterError
 from findata.core.columns import TIMESTAMP
 from findata.db._convert import DATE
 from findata.db._errors import IngestError
+from findata.db._exchanges import check_exchange
 from findata.db._ingest import IngestResult, write_raw
 from findata.db._readers import RawBars, normalize_name
 from findata.db._types import Store
@@ -76,15 +77,19 @@ async def ingest_yahoo(
     end: dt.date | None = None,
     interval: str = "1d",
     timezone: str | None = None,
+    exchange: str | None = None,
 ) -> list[IngestResult]:
-    """Download and ingest each symbol (one transaction each); raise at the first bad one."""
+    """Download and ingest each symbol (one transaction each); raise at the first bad one.
+    ``exchange`` (an ISO MIC) is recorded as every symbol's exchange."""
+    if exchange is not None:
+        exchange = check_exchange(exchange)
     results = []
     for symbol in symbols:
         started = time.perf_counter()
         frame = _download(symbol.upper(), start, end, interval)
         raw = yahoo_raw_bars(frame, symbol.upper(), interval)
         rows, written = await write_raw(
-            store, raw, symbol=symbol, timezone=timezone, source=YAHOO_SOURCE
+            store, raw, symbol=symbol, timezone=timezone, source=YAHOO_SOURCE, exchange=exchange
         )
         results.append(IngestResult(str(raw.path), rows, written, time.perf_counter() - started))
     return results

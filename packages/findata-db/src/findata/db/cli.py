@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import click
 
-from findata.core import FindataError
+from findata.core import FindataError, calendars
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._open import migrate, migration_status, open_store
@@ -37,6 +37,13 @@ timezone_option = click.option(
     default=None,
     help="Exchange time zone of new symbols (IANA name; default America/New_York). "
     "Known symbols keep theirs.",
+)
+exchange_option = click.option(
+    "--exchange",
+    default=None,
+    help="ISO MIC of every symbol's exchange (XNYS, XNAS, XLON...; `findata exchanges` "
+    "lists them). Default: an 'exchange' column, else the stored one, else XNYS. Without "
+    "--timezone, new symbols take the exchange's time zone.",
 )
 symbol_option = click.option(
     "--symbol", default=None, help="Symbol of every row, for files without a symbol column."
@@ -112,17 +119,22 @@ def ingest() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @symbol_option
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_csv_command(
-    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+    paths: tuple[Path, ...],
+    symbol: str | None,
+    timezone: str | None,
+    exchange: str | None,
+    database_url: str | None,
 ) -> None:
     """Ingest CSV files: symbol, date|timestamp, open, high, low, close, volume[, vwap,
-    trade_count]."""
+    trade_count, exchange]."""
     _run(
         lambda: _with_store(
             database_url,
             lambda store: ingest_csv(
-                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+                store, paths, symbol=symbol, timezone=timezone, exchange=exchange, on_file=_report
             ),
         )
     )
@@ -132,16 +144,21 @@ def ingest_csv_command(
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @symbol_option
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_parquet_command(
-    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+    paths: tuple[Path, ...],
+    symbol: str | None,
+    timezone: str | None,
+    exchange: str | None,
+    database_url: str | None,
 ) -> None:
     """Ingest Parquet files with the same columns as CSV."""
     _run(
         lambda: _with_store(
             database_url,
             lambda store: ingest_parquet(
-                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+                store, paths, symbol=symbol, timezone=timezone, exchange=exchange, on_file=_report
             ),
         )
     )
@@ -153,6 +170,7 @@ def ingest_parquet_command(
 @click.option("--end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="Day after the last.")
 @click.option("--interval", default="1d", show_default=True, help="Yahoo interval: 1d, 1m, 5m...")
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_yahoo_command(
     symbols: tuple[str, ...],
@@ -160,6 +178,7 @@ def ingest_yahoo_command(
     end: dt.datetime | None,
     interval: str,
     timezone: str | None,
+    exchange: str | None,
     database_url: str | None,
 ) -> None:
     """Download bars from Yahoo Finance (needs the findata-db[yahoo] extra and internet)."""
@@ -173,6 +192,7 @@ def ingest_yahoo_command(
                 end=None if end is None else end.date(),
                 interval=interval,
                 timezone=timezone,
+                exchange=exchange,
             ),
         )
     )
@@ -194,6 +214,19 @@ def ingest_demo_command(if_empty: bool, database_url: str | None) -> None:
         click.echo("demo data: skipped, the store already holds symbols")
 
 
+@click.command("exchanges")
+@click.argument("search", required=False)
+def exchanges_command(search: str | None) -> None:
+    """List the exchanges a symbol can trade on (ISO MICs and aliases), optionally those
+    containing SEARCH."""
+    names = calendars.exchange_names()
+    shown = [name for name in names if search is None or search.casefold() in name.casefold()]
+    for name in shown:
+        click.echo(name)
+    if not shown:
+        raise click.ClickException(f"no exchange name contains {search!r}")
+
+
 @click.group()
 def main() -> None:
     """findata storage commands (the full CLI is "findata", from findata-server)."""
@@ -201,3 +234,4 @@ def main() -> None:
 
 main.add_command(db)
 main.add_command(ingest)
+main.add_command(exchanges_command)
