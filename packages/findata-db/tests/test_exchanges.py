@@ -30,7 +30,8 @@ async def test_symbols_without_a_named_exchange_trade_on_xnys(
     # THEN both symbols are recorded on the default exchange, in listing and lookup
     assert [info.exchange for info in await store.list_symbols()] == ["XNYS", "XNYS"]
     info = await store.get_symbol("AAA")
-    assert info is not None and info.exchange == "XNYS"
+    assert info is not None
+    assert info.exchange == "XNYS"
 
 
 async def test_the_exchange_option_names_every_symbols_exchange_as_the_user_spelled_it(
@@ -165,7 +166,8 @@ async def test_parquet_files_carry_an_exchange_column_too(
 
     # THEN SAP is on XETR, in Berlin's zone
     info = await store.get_symbol("SAP")
-    assert info is not None and (info.exchange, info.timezone) == ("XETR", "Europe/Berlin")
+    assert info is not None
+    assert (info.exchange, info.timezone) == ("XETR", "Europe/Berlin")
 
 
 def test_the_exchanges_command_lists_the_valid_names() -> None:
@@ -180,7 +182,7 @@ def test_the_exchanges_command_lists_the_valid_names() -> None:
     # THEN every MIC is listed, the search narrows them, a failed search exits non-zero
     assert everything.exit_code == 0
     assert {"XNYS", "XNAS", "XLON"} <= set(everything.output.split())
-    assert london.exit_code == 0 and "XLON" in london.output.split()
+    assert london.exit_code == 0
+    assert "XLON" in london.output.split()
     assert "XNYS" not in london.output.split()
     assert nothing.exit_code != 0
-

@@ -10,6 +10,7 @@ from quart import Quart
 
 from findata.api import (
     _auth,
+    _calendars,
     _chart,
     _cors,
     _health,
@@ -68,12 +69,14 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
         extension.init_app(app)
 
     app.before_serving(_load_indicator_loops)
+    _calendars.init_app(app)
     if settings.gc_freeze:
         app.before_serving(_freeze_startup_heap)
 
     app.register_blueprint(_health.blueprint)
     app.register_blueprint(_stocks.blueprint)
     app.register_blueprint(_indicators.blueprint)
+    app.register_blueprint(_calendars.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
         app.register_blueprint(_chart.blueprint)

@@ -15,8 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import DEFAULT_TIMEZONE, InvalidBarsError
+from findata.core.calendars import DEFAULT_EXCHANGE
 from findata.core.columns import SYMBOL, TIMESTAMP
-from findata.db._types import DEFAULT_EXCHANGE, BarKind
+from findata.db._types import BarKind
 from findata.db._validate import check_timezone, first_non_midnight
 
 
