@@ -186,3 +186,76 @@ def test_the_exchanges_command_lists_the_valid_names() -> None:
     assert "XLON" in london.output.split()
     assert "XNYS" not in london.output.split()
     assert nothing.exit_code != 0
+
+
+@pytest.fixture
+def cli_url(store_url: str, tmp_path: Path, backend: str) -> str:
+    """A migrated DuckDB *file* (the CLI's real use) or the session's PostgreSQL schema."""
+    url = f"duckdb://{tmp_path / 'cli.duckdb'}" if backend == "duckdb" else store_url
+    migrated = CliRunner().invoke(main, ["db", "migrate", "--database-url", url])
+    assert migrated.exit_code == 0, migrated.output
+    return url
+
+
+def _january_sessions_but(removed: set[int]) -> str:
+    """Daily rows of ZZGAP on the XNYS sessions of January 2024 (weekdays but New Year's
+    Day and Martin Luther King Jr. Day), except the days in ``removed``."""
+    days = [
+        dt.date(2024, 1, day)
+        for day in range(1, 32)
+        if dt.date(2024, 1, day).weekday() < 5 and day not in (1, 15, *removed)
+    ]
+    return DAILY_HEADER + "".join(f"ZZGAP,{day},10,11,9,10.5,1000\n" for day in days)
+
+
+def test_coverage_prints_the_gaps_and_fails_on_them_when_asked(
+    cli_url: str, write_file: WriteFile
+) -> None:
+    # GIVEN January 2024 ingested without the sessions of the 10th and 19th
+    runner = CliRunner()
+    path = write_file("gaps.csv", _january_sessions_but({10, 19}))
+    ingest = runner.invoke(main, ["ingest", "csv", str(path), "--database-url", cli_url])
+    assert ingest.exit_code == 0, ingest.output
+
+    # WHEN its coverage is printed, plainly and as a nightly guard
+    plain = runner.invoke(main, ["coverage", "zzgap", "--database-url", cli_url])
+    guard = runner.invoke(main, ["coverage", "ZZGAP", "--fail-on-gaps", "--database-url", cli_url])
+    narrow = runner.invoke(
+        main,
+        ["coverage", "ZZGAP", "--start", "2024-01-20", "--fail-on-gaps", "--database-url", cli_url],
+    )
+
+    # THEN both missing dates are listed; the guard exits 3; a range without gaps passes
+    assert plain.exit_code == 0, plain.output
+    assert "2024-01-10" in plain.output
+    assert "2024-01-19" in plain.output
+    assert "missing" in plain.output
+    assert guard.exit_code == 3
+    assert narrow.exit_code == 0, narrow.output
+    assert "Every session has its bars." in narrow.output
+
+
+def test_coverage_of_an_unknown_symbol_is_an_error(cli_url: str) -> None:
+    # WHEN the coverage of a symbol that is not stored is asked for
+    result = CliRunner().invoke(main, ["coverage", "NOPE", "--database-url", cli_url])
+
+    # THEN a one-line error and exit status 1
+    assert result.exit_code == 1
+    assert "no symbol 'NOPE'" in result.output
+
+
+def test_an_unknown_exchange_on_the_command_line_is_one_clear_line(
+    cli_url: str, write_file: WriteFile
+) -> None:
+    # GIVEN a good file
+    path = write_file("good.csv", DAILY_HEADER + ROWS)
+
+    # WHEN ingested with a MIC that does not exist
+    result = CliRunner().invoke(
+        main, ["ingest", "csv", str(path), "--exchange", "NOPE", "--database-url", cli_url]
+    )
+
+    # THEN the error says how to list the valid ones
+    assert result.exit_code == 1
+    assert "unknown exchange 'NOPE'" in result.output
+    assert "findata exchanges" in result.output

@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime
 from importlib import metadata
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import orjson
 import pyarrow as pa
@@ -44,19 +43,16 @@ from findata.api._query import SYMBOL_PARAMETER, parse_symbol
 from findata.api._series import not_found
 from findata.api._state import app_state
 from findata.core.calendars import (
-    DAILY,
     DEFAULT_EXCHANGE,
     Coverage,
     calendar_dates,
     clock,
-    coverage,
     exchange_names,
     exchange_timezone,
-    infer_bar_interval,
     sessions,
     validate_exchange,
 )
-from findata.db import BarKind, SymbolInfo
+from findata.db import symbol_coverage
 
 blueprint = Blueprint("calendars", __name__, url_prefix="/stocks")
 
@@ -269,7 +265,7 @@ async def market_clock() -> ResponseReturnValue:
     tag="calendars",
     responses={404: "Unknown symbol."},
 )
-async def symbol_coverage(symbol: str) -> ResponseReturnValue:
+async def coverage_report(symbol: str) -> ResponseReturnValue:
     """How completely a symbol's bars cover its exchange's sessions.
 
     Against the calendar of the symbol's exchange: the sessions expected in the range, those
@@ -291,47 +287,10 @@ async def symbol_coverage(symbol: str) -> ResponseReturnValue:
 
     async def produce() -> tuple[bytes, str | None]:
         bars = await state.store.read_bars(info.symbol, None, None)
-        report = await asyncio.to_thread(coverage_report, bars, info, start, end)
+        report = await asyncio.to_thread(symbol_coverage, info, bars, start, end)
         return render_coverage(report, output), None
 
     return await cached_response(state, version, output, produce)
-
-
-def coverage_report(
-    bars: pa.Table, info: SymbolInfo, start: date | None, end: date | None
-) -> Coverage:
-    """The coverage of ``info``'s ``bars`` from ``start`` to ``end`` (default: its first to
-    last bar), within the dates its exchange's calendar knows."""
-    first_known, last_known = calendar_dates(info.exchange)
-    daily = info.bar_kind is BarKind.DAILY
-    interval = DAILY if daily or bars.num_rows == 0 else infer_bar_interval(bars, info.timezone)
-    zone = info.timezone if daily else exchange_timezone(info.exchange)
-    low = start or _local_date(info.first_bar, zone)
-    high = end or _local_date(info.last_bar, zone)
-    low, high = max(low, first_known), min(high, last_known)
-    if low > high:  # nothing of the range is known, or it is reversed: no sessions
-        return Coverage(
-            symbol=info.symbol,
-            exchange=info.exchange,
-            bar_kind="daily" if daily else "intraday",
-            bar_interval=interval,
-            start=start or low,
-            end=end or high,
-            expected_sessions=0,
-            sessions_with_bars=0,
-            missing_sessions=(),
-            bars_outside_sessions=0,
-            partial_sessions=(),
-        )
-    return coverage(
-        bars,
-        info.exchange,
-        low,
-        high,
-        bar_interval=interval,
-        timezone=info.timezone,
-        symbol=info.symbol,
-    )
 
 
 def coverage_document(report: Coverage) -> dict[str, Any]:
@@ -423,10 +382,6 @@ def _sessions_rows(exchange: str, first: date, last: date) -> pa.Table:
             "early_close": found["early_close"],
         }
     )
-
-
-def _local_date(instant: datetime, zone: str) -> date:
-    return instant.astimezone(ZoneInfo(zone)).date()
 
 
 def _calendar_version() -> str:

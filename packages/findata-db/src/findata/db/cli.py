@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+from rich.console import Console
 
 from findata.core import FindataError, calendars
+from findata.db._coverage import read_coverage
+from findata.db._coverage_table import GAPS_EXIT_CODE, print_coverage
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._open import migrate, migration_status, open_store
@@ -227,6 +230,51 @@ def exchanges_command(search: str | None) -> None:
         raise click.ClickException(f"no exchange name contains {search!r}")
 
 
+@click.command("coverage")
+@click.argument("symbol")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First date (default: 1st bar's).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last date (default: last bar's).")
+@click.option(
+    "--fail-on-gaps",
+    is_flag=True,
+    help=f"Exit with status {GAPS_EXIT_CODE} when sessions are missing (a nightly ingest guard).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Gap sessions listed at most.",
+)
+@database_url_option
+def coverage_command(
+    symbol: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    fail_on_gaps: bool,
+    limit: int,
+    database_url: str | None,
+) -> None:
+    """How completely SYMBOL's bars cover its exchange's sessions: sessions expected,
+    missing and partial, and bars outside any session."""
+    report = _run(
+        lambda: _with_store(
+            database_url,
+            lambda store: read_coverage(
+                store,
+                symbol,
+                None if start is None else start.date(),
+                None if end is None else end.date(),
+            ),
+        )
+    )
+    if report is None:
+        raise click.ClickException(f"no symbol {symbol.upper()!r} in the store")
+    print_coverage(report, Console(), limit=limit)
+    if fail_on_gaps and report.missing_sessions:
+        raise SystemExit(GAPS_EXIT_CODE)
+
+
 @click.group()
 def main() -> None:
     """findata storage commands (the full CLI is "findata", from findata-server)."""
@@ -235,3 +283,4 @@ def main() -> None:
 main.add_command(db)
 main.add_command(ingest)
 main.add_command(exchanges_command)
+main.add_command(coverage_command)
