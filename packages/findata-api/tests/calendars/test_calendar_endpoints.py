@@ -185,3 +185,25 @@ async def test_the_clock_says_whether_the_exchange_is_open_and_when_it_next_chan
     assert next_close > stamp
     assert body["is_open"] == (next_close < next_open)
     assert next_open == library.next_open(stamp).to_pydatetime()
+
+
+async def test_an_exchange_whose_calendar_the_library_cannot_build_is_a_409(
+    calendar_client: QuartClient,
+) -> None:
+    # GIVEN an exchange the installed exchange_calendars fails to build from 1970
+    try:
+        exchange_calendars.get_calendar("XBEL", start="1970-01-01")
+    except Exception:
+        pass
+    else:
+        pytest.skip("this exchange_calendars builds XBEL: nothing to refuse")
+
+    # WHEN its clock and calendar are asked for
+    clock = await calendar_client.get("/stocks/clock?exchange=XBEL")
+    calendar = await calendar_client.get("/stocks/calendar?exchange=XBEL")
+
+    # THEN both are 409 problems naming the exchange
+    for response in (clock, calendar):
+        assert response.status_code == 409
+        body = await response.get_json()
+        assert (body["parameter"], body["value"]) == ("exchange", "XBEL")

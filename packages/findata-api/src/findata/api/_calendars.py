@@ -38,12 +38,13 @@ from findata.api._formats import (
 )
 from findata.api._http import cached_response, cached_rows_response
 from findata.api._params import Parameter, accepts
-from findata.api._problems import invalid_parameter
+from findata.api._problems import invalid_parameter, problem
 from findata.api._query import SYMBOL_PARAMETER, parse_symbol
 from findata.api._series import not_found
 from findata.api._state import app_state
 from findata.core.calendars import (
     DEFAULT_EXCHANGE,
+    CalendarUnavailableError,
     Coverage,
     calendar_dates,
     clock,
@@ -59,6 +60,10 @@ blueprint = Blueprint("calendars", __name__, url_prefix="/stocks")
 DATE_PATTERN: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _DATE: Final = re.compile(DATE_PATTERN)
 COVERAGE_FORMATS: Final = (OutputFormat.JSON, OutputFormat.CSV)
+UNAVAILABLE: Final = (
+    "The exchange's calendar cannot be built by this installation of exchange_calendars "
+    "(a few fail with some pandas releases); the body names the exchange."
+)
 
 
 class LazySchema(Mapping[str, Any]):
@@ -193,12 +198,23 @@ COVERAGE_OBJECT: Final = {
 
 def init_app(app: Quart) -> None:
     """Read the default exchange's calendar in a thread when serving starts, so the first
-    request that needs it does not wait for it (and the event loop never does)."""
+    request that needs it does not wait for it (and the event loop never does); answer
+    409 for an exchange whose calendar the library cannot build."""
 
     async def warm_up() -> None:
         threading.Thread(target=_warm_up, name="findata-calendar-warm-up", daemon=True).start()
 
+    async def unavailable(error: CalendarUnavailableError) -> Response:
+        return problem(
+            409,
+            "Calendar unavailable",
+            str(error),
+            parameter="exchange",
+            value=error.exchange,
+        )
+
     app.before_serving(warm_up)
+    app.register_error_handler(CalendarUnavailableError, unavailable)
 
 
 def _warm_up() -> None:
@@ -213,6 +229,7 @@ def _warm_up() -> None:
     media_types=ALL_MEDIA_TYPES,
     tag="calendars",
     row_schema=CALENDAR_ROW,
+    responses={409: UNAVAILABLE},
 )
 async def calendar() -> ResponseReturnValue:
     """The trading sessions of an exchange, one row per session.
@@ -233,7 +250,7 @@ async def calendar() -> ResponseReturnValue:
 
 
 @blueprint.get("/clock")
-@accepts(EXCHANGE_PARAMETER, tag="calendars")
+@accepts(EXCHANGE_PARAMETER, tag="calendars", responses={409: UNAVAILABLE})
 async def market_clock() -> ResponseReturnValue:
     """Whether an exchange is open now, and when it next opens and closes.
 
@@ -263,7 +280,7 @@ async def market_clock() -> ResponseReturnValue:
     format_parameter(COVERAGE_FORMATS),
     media_types=tuple(MEDIA_TYPE_NAMES[member] for member in COVERAGE_FORMATS),
     tag="calendars",
-    responses={404: "Unknown symbol."},
+    responses={404: "Unknown symbol.", 409: UNAVAILABLE},
 )
 async def coverage_report(symbol: str) -> ResponseReturnValue:
     """How completely a symbol's bars cover its exchange's sessions.

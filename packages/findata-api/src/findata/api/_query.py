@@ -111,7 +111,8 @@ SERIES_PARAMETERS: Final = (
 SERIES_RESPONSES: Final = {
     404: "Unknown symbol.",
     409: "The symbol's bars cannot answer these parameters (intraday periods of daily bars, "
-    "or periods beginning outside the years 1-9999); the body names the parameter.",
+    "periods beginning outside the years 1-9999, or `session=regular` where the symbol's "
+    "exchange calendar cannot be read); the body names the parameter.",
 }
 
 
