@@ -7,6 +7,8 @@
   (Friday 03-08, Monday 03-11).
 - ``GAPS`` (XNAS): daily bars on every XNYS session of January 2024 (weekdays but
   New Year's Day and Martin Luther King Jr. Day) except 01-10 and 01-19.
+- ``HALF`` (XNYS): 30-minute bars 09:30-15:00 on 2023-11-22 (the 15:30 bar missing) and
+  09:30-12:30 on the early close 2023-11-24.
 - ``VOD`` (XLON, Europe/London): daily bars on 2023-12-22, 12-25, 12-26 (both London
   holidays) and 12-27.
 """
@@ -88,6 +90,13 @@ def gap_bars() -> pa.Table:
     return _table("GAPS", stamps, [float(day.day) for day in days])
 
 
+def half_hour_bars() -> pa.Table:
+    walls = [
+        dt.datetime(2023, 11, 22, 9, 30) + dt.timedelta(minutes=30 * step) for step in range(12)
+    ] + [dt.datetime(2023, 11, 24, 9, 30) + dt.timedelta(minutes=30 * step) for step in range(7)]
+    return _table("HALF", [wall.replace(tzinfo=NEW_YORK) for wall in walls], [1.0] * len(walls))
+
+
 def vod_bars() -> pa.Table:
     stamps = [dt.datetime.combine(day, dt.time(), LONDON) for day in VOD_DATES]
     return _table("VOD", stamps, [float(day.day) for day in VOD_DATES])
@@ -96,6 +105,9 @@ def vod_bars() -> pa.Table:
 async def seed(store: Store) -> None:
     await store.write_bars(
         minute_bars(), source="test", timezone="America/New_York", bar_kind=BarKind.INTRADAY
+    )
+    await store.write_bars(
+        half_hour_bars(), source="test", timezone="America/New_York", bar_kind=BarKind.INTRADAY
     )
     await store.write_bars(
         gap_bars(),

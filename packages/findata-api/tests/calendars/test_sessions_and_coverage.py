@@ -157,6 +157,21 @@ async def test_coverage_of_minute_bars_counts_partial_sessions_and_bars_outside(
     assert body["bars_outside_sessions"] == 4 * 960 + 950 - (390 + 210 + 380)
 
 
+async def test_coverage_expects_bars_of_the_symbols_own_length(
+    calendar_client: QuartClient,
+) -> None:
+    # GIVEN HALF's 30-minute bars: 12 on 11-22 (no 15:30 bar), 7 on the early close
+    # WHEN its coverage is asked for
+    body = await (await calendar_client.get("/stocks/coverage/HALF")).get_json()
+
+    # THEN a session of 6.5 hours expects 13 bars, the early close's 3.5 hours 7
+    assert body["bar_interval_seconds"] == 30 * 60
+    assert (body["start"], body["end"]) == ("2023-11-22", "2023-11-24")
+    assert (body["expected_sessions"], body["sessions_with_bars"]) == (2, 2)
+    assert body["partial_sessions"] == [{"date": "2023-11-22", "expected_bars": 13, "bars": 12}]
+    assert body["bars_outside_sessions"] == 0
+
+
 async def test_coverage_follows_the_symbols_own_exchange(calendar_client: QuartClient) -> None:
     # GIVEN VOD on XLON with bars on 12-22, the two Christmas holidays and 12-27
     # WHEN its coverage over the week is asked for
@@ -232,6 +247,7 @@ async def test_the_symbol_list_shows_each_exchange(calendar_client: QuartClient)
     # THEN each carries the exchange it was stored with
     assert {row["symbol"]: row["exchange"] for row in rows} == {
         "GAPS": "XNAS",
+        "HALF": "XNYS",
         "MIN": "XNYS",
         "VOD": "XLON",
     }
