@@ -54,16 +54,9 @@ async def test_given_the_time_series_route_when_reading_its_spec_then_all_parame
     # THEN
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert names == {
-        "symbol",
-        "period",
-        "start",
-        "end",
-        "limit",
-        "cursor",
-        "sort",
-        "adjustment",
-        "format",
-    }
+        "symbol", "period", "start", "end", "limit", "cursor", "sort", "format", "adjustment",
+        "session",
+    }  # fmt: skip
     period = next(p for p in operation["parameters"] if p["name"] == "period")
     assert (period["style"], period["explode"]) == ("form", True)  # interval=..&frequency=..
     assert set(period["schema"]["properties"]) == {"interval", "frequency"}

@@ -23,6 +23,7 @@ async def test_given_three_symbols_when_listing_then_each_comes_with_its_range_a
     assert acme["source"] == "test"
     assert acme["bar_kind"] == "daily"
     assert body["INTRA"]["bar_kind"] == "intraday"
+    assert acme["exchange"] == "XNYS"  # ingested without one: the default
     assert body["WALK"]["bar_count"] == 250
 
 
@@ -34,7 +35,8 @@ async def test_given_symbols_when_listing_as_csv_then_the_same_symbols_come(
     # THEN
     lines = (await response.get_data()).decode().splitlines()
     assert lines[0] == (
-        "symbol,first_bar,last_bar,bar_count,timezone,source,bar_kind,has_splits,has_dividends"
+        "symbol,first_bar,last_bar,bar_count,timezone,source,bar_kind,exchange,"
+        "has_splits,has_dividends"
     )
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["ACME", "INTRA", "WALK"]
 

@@ -394,8 +394,10 @@ async def test_migration_0003_converts_per_bar_rows_into_chunks(unmigrated_url: 
     finally:
         await connection.close()
 
-    # THEN 0003 ran once, the bars are in two monthly chunks, read back and viewed unchanged
-    assert [migration.version for migration in applied][:1] == [3]
+    # THEN 0003 (and every later one) ran once, the bars are in two monthly chunks, read
+    # back and viewed unchanged
+    later = [m.version for m in load_migrations("postgres") if m.version >= 3]
+    assert [migration.version for migration in applied] == later
     assert again == []
     assert [(row[0].astimezone(dt.UTC), row[1]) for row in chunks] == [
         (_utc(2024, 1, 1), 2),

@@ -20,7 +20,6 @@ from quart import Response, request
 
 from findata.api._formats import negotiate
 from findata.api._params import Parameter
-from findata.api._series import SeriesService
 from findata.api._series_request import SeriesRequest, open_series_request
 from findata.api._state import AppState
 from findata.core import Adjustment, adjust_bars
@@ -142,7 +141,7 @@ async def open_adjusted_series_request(
     if adjustment is Adjustment.RAW:
         return series, None
     transform = AdjustmentTransform(series.state, series.version, adjustment)
-    service = SeriesService(series.state, series.version, (transform,))
+    service = series.service.transformed_first_by(transform)
     return dataclasses.replace(series, service=service), transform
 
 

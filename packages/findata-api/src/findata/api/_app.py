@@ -10,6 +10,7 @@ from quart import Quart
 
 from findata.api import (
     _auth,
+    _calendars,
     _chart,
     _corporate_actions,
     _cors,
@@ -69,6 +70,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
         extension.init_app(app)
 
     app.before_serving(_load_indicator_loops)
+    _calendars.init_app(app)
     if settings.gc_freeze:
         app.before_serving(_freeze_startup_heap)
 
@@ -76,6 +78,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_stocks.blueprint)
     app.register_blueprint(_indicators.blueprint)
     app.register_blueprint(_corporate_actions.blueprint)
+    app.register_blueprint(_calendars.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
         app.register_blueprint(_chart.blueprint)

@@ -45,6 +45,8 @@ _BY_MEDIA_TYPE: Final = {
     "application/vnd.apache.parquet": OutputFormat.PARQUET,
 }
 ALL_MEDIA_TYPES: Final = tuple(_BY_MEDIA_TYPE)
+MEDIA_TYPE_NAMES: Final = {member: name for name, member in _BY_MEDIA_TYPE.items()}
+"""Each format's media type without parameters, as ``Accept`` names it."""
 
 FORMAT_PARAMETER: Final = Parameter(
     "format",
@@ -53,30 +55,44 @@ FORMAT_PARAMETER: Final = Parameter(
 )
 
 
-def negotiate() -> OutputFormat:
-    """The format the client asked for: ``format=``, else the best ``Accept`` match (JSON first)."""
+def negotiate(formats: tuple[OutputFormat, ...] = tuple(OutputFormat)) -> OutputFormat:
+    """The format the client asked for: ``format=``, else the best ``Accept`` match (JSON first),
+    among ``formats`` (an endpoint that offers fewer than all four names them)."""
     if "format" in request.args:
         raw = request.args["format"]
         try:
-            return OutputFormat(raw.strip().lower())
+            chosen = OutputFormat(raw.strip().lower())
         except ValueError:
+            chosen = None
+        if chosen is None or chosen not in formats:
             raise invalid_parameter(
                 "format",
                 f"unknown format {raw!r}",
                 value=raw,
-                allowed=[member.value for member in OutputFormat],
+                allowed=[member.value for member in formats],
             ) from None
+        return chosen
     accept = request.accept_mimetypes
     if not accept:  # no Accept header: anything goes, and JSON is the default
-        return OutputFormat.JSON
-    best = accept.best_match(ALL_MEDIA_TYPES)
+        return formats[0]
+    media_types = [MEDIA_TYPE_NAMES[member] for member in formats]
+    best = accept.best_match(media_types)
     if best is None:
         raise ProblemError(
             406,
             "none of the available media types is acceptable",
-            available=list(ALL_MEDIA_TYPES),
+            available=media_types,
         )
     return _BY_MEDIA_TYPE[best]
+
+
+def format_parameter(formats: tuple[OutputFormat, ...]) -> Parameter:
+    """The ``format`` parameter of an endpoint offering only ``formats``."""
+    return Parameter(
+        "format",
+        FORMAT_PARAMETER.description,
+        {"type": "string", "enum": [member.value for member in formats]},
+    )
 
 
 def render(rows: pa.Table, output: OutputFormat) -> bytes:

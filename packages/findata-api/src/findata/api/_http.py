@@ -20,6 +20,8 @@ from findata.api._state import AppState
 
 # Computes the rows of a response and, when there are more, the query of the next page.
 RowsProducer = Callable[[], Awaitable[tuple[pa.Table, str | None]]]
+# Renders a response body and, when there is more, the query of the next page.
+BodyProducer = Callable[[], Awaitable[tuple[bytes, str | None]]]
 
 _VARY: Final = "Accept"
 
@@ -40,6 +42,19 @@ async def cached_rows_response(
     state: AppState, version: str, output: OutputFormat, produce: RowsProducer
 ) -> Response:
     """Answer 304 if the client's copy is current, else the (cached) rendered rows."""
+
+    async def build() -> tuple[bytes, str | None]:
+        rows, next_query = await produce()
+        return render(rows, output), next_query
+
+    return await cached_response(state, version, output, build)
+
+
+async def cached_response(
+    state: AppState, version: str, output: OutputFormat, produce: BodyProducer
+) -> Response:
+    """Answer 304 if the client's copy is current, else the (cached) body ``produce``
+    renders in ``output`` (an endpoint that answers with something other than rows)."""
     etag = entity_tag(version, output)
     headers = {"ETag": etag, "Cache-Control": _cache_control(state), "Vary": _VARY}
     if _client_has(etag):
@@ -49,9 +64,9 @@ async def cached_rows_response(
         path = request.path
 
         async def build() -> CachedResponse:
-            rows, next_query = await produce()
+            body, next_query = await produce()
             link = f'<{path}?{next_query}>; rel="next"' if next_query else None
-            built = CachedResponse(render(rows, output), output.media_type, link)
+            built = CachedResponse(body, output.media_type, link)
             state.caches.keep_response(etag, built)
             return built
 

@@ -6,6 +6,7 @@ URL map and those declarations, so it cannot drift from what the code accepts.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from importlib import metadata, resources
 from typing import Any, Final
@@ -16,6 +17,7 @@ from quart.typing import ResponseReturnValue
 
 from findata.api._params import ENDPOINT_ATTRIBUTE, Endpoint, accepts
 from findata.api._problems import PROBLEM_JSON
+from findata.core.calendars import exchange_names
 
 blueprint = Blueprint("docs", __name__)
 
@@ -131,6 +133,9 @@ async def openapi_document() -> ResponseReturnValue:
     """This API's OpenAPI 3.1 description."""
     document = current_app.extensions.setdefault("findata.openapi", None)
     if document is None:
+        # The calendar parameters' exchange names import exchange_calendars (seconds,
+        # ADR 0075): read them in a thread, so building the document finds them cached.
+        await asyncio.to_thread(exchange_names)
         document = orjson.dumps(build_openapi(current_app))
         current_app.extensions["findata.openapi"] = document
     return Response(document, content_type="application/json")

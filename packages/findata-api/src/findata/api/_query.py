@@ -91,17 +91,29 @@ def series_parameters(default_limit: int, max_limit: int) -> tuple[Parameter, ..
     )
 
 
+SESSIONS: Final = ("all", "regular")
+SESSION_PARAMETER: Final = Parameter(
+    "session",
+    "`regular`: only intraday bars starting inside the regular sessions of the symbol's "
+    "exchange (early closes honoured, lunch breaks excluded), before any resampling; "
+    "daily bars are unchanged. `all` (default): every stored bar. Case-insensitive.",
+    {"type": "string", "enum": list(SESSIONS), "default": "all"},
+)
+"""Read by ``findata.api._sessions`` into a bar transform; declared with the others."""
+
 # Documented with the default limits; the running app checks its own settings.
 _DEFAULTS: Final = Settings()
 SERIES_PARAMETERS: Final = (
     SYMBOL_PARAMETER,
     *series_parameters(_DEFAULTS.default_limit, _DEFAULTS.max_limit),
+    SESSION_PARAMETER,
 )
 """What a series endpoint declares: ``@accepts(*SERIES_PARAMETERS, ...)``."""
 SERIES_RESPONSES: Final = {
     404: "Unknown symbol.",
     409: "The symbol's bars cannot answer these parameters (intraday periods of daily bars, "
-    "or periods beginning outside the years 1-9999); the body names the parameter.",
+    "periods beginning outside the years 1-9999, or `session=regular` where the symbol's "
+    "exchange calendar cannot be read); the body names the parameter.",
 }
 
 

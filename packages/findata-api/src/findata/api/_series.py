@@ -70,6 +70,11 @@ class SeriesService:
         self._transforms = tuple(transforms)
         self._key = (version, tuple(transform.key for transform in self._transforms))
 
+    def transformed_first_by(self, transform: BarTransform) -> SeriesService:
+        """This service with ``transform`` applied before its own transforms (adjustment
+        needs every stored bar, so it goes before a session filter)."""
+        return SeriesService(self._state, self._version, (transform, *self._transforms))
+
     async def rows(self, symbols: Sequence[SymbolInfo], query: SeriesQuery) -> Series:
         """The query's rows: stored bars, or periods of ``interval`` x ``frequency`` over the
         whole history; ``start``/``end`` select whole periods (ADR 0021)."""
@@ -109,7 +114,14 @@ class SeriesService:
 
     async def bars(self, info: SymbolInfo, bounds: Bounds | None = None) -> pa.Table:
         """The symbol's stored bars (UTC instants, whole history without ``bounds``),
-        transformed; not cached here (the stores keep whole series in memory)."""
+        transformed. Plain bars are not cached here (the stores keep whole series in
+        memory); a transformed whole history is, so every frequency of a transformed
+        request starts from it at the cost of a plain one."""
+        if bounds is None and self._transforms:
+            return await self.cached(("transformed", info.symbol), lambda: self._bars(info, None))
+        return await self._bars(info, bounds)
+
+    async def _bars(self, info: SymbolInfo, bounds: Bounds | None) -> pa.Table:
         start, end = (None, None) if bounds is None else (bounds.start, bounds.end)
         bars = await self._state.store.read_bars(info.symbol, as_datetime(start), as_datetime(end))
         for transform in self._transforms:

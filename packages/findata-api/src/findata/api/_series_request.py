@@ -14,6 +14,7 @@ from quart import request
 from findata.api._formats import OutputFormat, negotiate
 from findata.api._query import SeriesQuery, parse_series_query, parse_symbol
 from findata.api._series import BarTransform, SeriesService, not_found
+from findata.api._sessions import session_transforms
 from findata.api._state import AppState, app_state
 from findata.db import SymbolInfo
 
@@ -40,6 +41,7 @@ async def open_series_request(
     query = parse_series_query(
         request.args, default_limit=settings.default_limit, max_limit=settings.max_limit
     )
+    transforms = (*transforms, *session_transforms(request.args))
     symbol = parse_symbol(symbol)
     version = await state.store.data_version()
     info = await state.store.get_symbol(symbol)

@@ -61,6 +61,10 @@ SYMBOL_ROW: Final = {
         "timezone": {"type": "string"},
         "source": {"type": "string"},
         "bar_kind": {"type": "string", "enum": ["daily", "intraday"]},
+        "exchange": {
+            "type": "string",
+            "description": "ISO MIC of the exchange whose calendar the symbol follows.",
+        },
         "has_splits": {"type": "boolean", "description": "Whether splits are stored."},
         "has_dividends": {"type": "boolean", "description": "Whether dividends are stored."},
     },
@@ -73,8 +77,9 @@ async def symbols() -> ResponseReturnValue:
     """The symbols in the store.
 
     One row per symbol with its first and last bar (UTC instants), bar count, exchange
-    time zone, data source, kind of bars (daily or intraday) and whether splits and cash
-    dividends are stored for it (see `/stocks/splits`, `/stocks/dividends`).
+    time zone, data source, kind of bars (daily or intraday), exchange (ISO MIC) and
+    whether splits and cash dividends are stored for it (see `/stocks/splits`,
+    `/stocks/dividends`).
     """
     output = negotiate()
     state = app_state()
@@ -94,6 +99,7 @@ async def symbols() -> ResponseReturnValue:
                 "timezone": pa.array([info.timezone for info in infos], pa.string()),
                 "source": pa.array([info.source for info in infos], pa.string()),
                 "bar_kind": pa.array([info.bar_kind.value for info in infos], pa.string()),
+                "exchange": pa.array([info.exchange for info in infos], pa.string()),
                 **_action_flags([info.symbol for info in infos], actions),
             }
         )

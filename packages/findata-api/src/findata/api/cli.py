@@ -86,4 +86,6 @@ _MAX_REQUEST_HEAD_BYTES = 256 * 1024
 # findata-db is a dependency of this package: its command groups are always there.
 main.add_command(db_cli.db, "db")
 main.add_command(db_cli.ingest, "ingest")
+main.add_command(db_cli.exchanges_command, "exchanges")
+main.add_command(db_cli.coverage_command, "coverage")
 main.add_command(keys)

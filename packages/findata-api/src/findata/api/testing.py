@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
+from findata.core.calendars import DEFAULT_EXCHANGE
 from findata.core.columns import SYMBOL, TIMESTAMP
 from findata.db import BarKind, StoreUnavailableError, SymbolInfo
 
@@ -41,6 +42,7 @@ class MemoryStore:
         self.connected = False
         self._bars: dict[str, pa.Table] = {}
         self._meta: dict[str, tuple[str, str, BarKind]] = {}
+        self._exchanges: dict[str, str] = {}
         self._version = 0
 
     async def connect(self) -> None:
@@ -87,9 +89,14 @@ class MemoryStore:
         source: str,
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
+        exchanges: Mapping[str, str] | None = None,
     ) -> int:
         self._check()
         bars = bars.select(BAR_SCHEMA.names).cast(BAR_SCHEMA)
+        for symbol in pc.unique(bars[SYMBOL]).to_pylist():
+            named = (exchanges or {}).get(symbol)
+            if named is not None or symbol not in self._exchanges:
+                self._exchanges[symbol] = named or DEFAULT_EXCHANGE
         for symbol in pc.unique(bars[SYMBOL]).to_pylist():
             new = bars.filter(pc.equal(bars[SYMBOL], symbol))
             if symbol in self._bars:
@@ -118,6 +125,7 @@ class MemoryStore:
             timezone=timezone,
             source=source,
             bar_kind=kind,
+            exchange=self._exchanges[symbol],
         )
 
     def _check(self) -> None:

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Generator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
-import pyarrow as pa
 
 from findata.client._endpoints import Endpoints
 from findata.client._errors import TransportError
 from findata.client._frames import As, Frame, to_frame
-from findata.client._protocol import Call, Query, Wait, combine, fetch_table
+from findata.client._protocol import Query, Step, Wait, combine, fetch_document, fetch_table
+
+T = TypeVar("T")
 
 
-class AsyncClient(Endpoints[Coroutine[Any, Any, Frame]]):
+class AsyncClient(Endpoints[Coroutine[Any, Any, Frame], Coroutine[Any, Any, dict[str, Any]]]):
     """The non-blocking twin of ``Client``: the same methods and arguments, awaited.
 
     A call for several symbols requests them concurrently; so do calls made concurrently
@@ -69,15 +70,18 @@ class AsyncClient(Endpoints[Coroutine[Any, Any, Frame]]):
             raise failed.exceptions[0] from None
         return to_frame(combine([task.result() for task in tasks]), as_)
 
-    async def _run(self, call: Call) -> pa.Table:
-        """Drive one call: make its requests, sleep its waits, return its table."""
+    def _fetch_document(self, query: Query) -> Coroutine[Any, Any, dict[str, Any]]:
+        return self._run(fetch_document(self.base_url, query, self._policy))
+
+    async def _run(self, call: Generator[Step, httpx.Response | None, T]) -> T:
+        """Drive one call: make its requests, sleep its waits, return its result."""
         response: httpx.Response | None = None
         while True:
             try:
                 step = call.send(response)
             except StopIteration as done:
-                table: pa.Table = done.value
-                return table
+                result: T = done.value
+                return result
             if isinstance(step, Wait):
                 await asyncio.sleep(step.seconds)
                 response = None

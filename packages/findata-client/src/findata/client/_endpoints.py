@@ -19,17 +19,21 @@ from findata.client._frames import As, check_as
 from findata.client._protocol import Query, RetryPolicy, request_headers
 
 R = TypeVar("R")
+D = TypeVar("D")
 Moment = str | dt.date  # a dt.datetime is a dt.date too
 Sort = Literal["asc", "desc"]
 Adjustment = Literal["raw", "split", "dividend", "all"]
+Session = Literal["all", "regular"]
 
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
 BASE_URL_VARIABLE: Final = "FINDATA_URL"
 API_KEY_VARIABLE: Final = "FINDATA_API_KEY"
 
 
-class Endpoints(abc.ABC, Generic[R]):
-    """Connection settings and the endpoint methods shared by ``Client`` and ``AsyncClient``."""
+class Endpoints(abc.ABC, Generic[R, D]):
+    """Connection settings and the endpoint methods shared by ``Client`` and ``AsyncClient``:
+    ``R`` is what a rows endpoint gives (a frame, or a coroutine of one), ``D`` what an
+    endpoint answering with one JSON object gives (a dict, or a coroutine of one)."""
 
     def __init__(
         self,
@@ -56,6 +60,10 @@ class Endpoints(abc.ABC, Generic[R]):
     def _fetch(self, queries: Sequence[Query], as_: As) -> R:
         """Fetch every page of every query and return them as one result."""
 
+    @abc.abstractmethod
+    def _fetch_document(self, query: Query) -> D:
+        """Fetch the JSON object ``query`` answers with."""
+
     # --- the endpoints --------------------------------------------------------------------
 
     def symbols(self, *, as_: As = "arrow") -> R:
@@ -74,6 +82,7 @@ class Endpoints(abc.ABC, Generic[R]):
         end: Moment | None = None,
         sort: Sort | None = None,
         adjustment: Adjustment | None = None,
+        session: Session | None = None,
         as_: As = "arrow",
     ) -> R:
         """OHLCV bars of one symbol or several (``GET /stocks/time-series/{symbol}``).
@@ -84,10 +93,12 @@ class Endpoints(abc.ABC, Generic[R]):
         are read in the symbol's exchange time zone). Several symbols are fetched one
         request each and concatenated in the order given. ``adjustment`` (``raw`` by
         default, ``split``, ``dividend`` or ``all``) adjusts past prices for corporate
-        actions before any resampling.
+        actions before any resampling. ``session="regular"`` keeps only intraday bars
+        inside the regular sessions of each symbol's exchange, before any resampling (daily
+        bars are unchanged).
         """
         check_as(as_)
-        series = self._series_params(interval, frequency, start, end, sort, adjustment)
+        series = self._series_params(interval, frequency, start, end, sort, adjustment, session)
         return self._fetch(_per_symbol("/stocks/time-series", symbol_or_symbols, series), as_)
 
     def indicators(
@@ -101,6 +112,7 @@ class Endpoints(abc.ABC, Generic[R]):
         end: Moment | None = None,
         sort: Sort | None = None,
         adjustment: Adjustment | None = None,
+        session: Session | None = None,
         as_: As = "arrow",
         **parameters: int | float | str,
     ) -> R:
@@ -110,11 +122,12 @@ class Endpoints(abc.ABC, Generic[R]):
         parameters go as keywords (``window=20``, ``fast=12``, ``stddev=2.0``,
         ``series="close"``...). Values are computed over the whole history, so they do
         not depend on ``start``; periods where the indicator is undefined are left out.
-        With ``adjustment``, they are computed on the adjusted bars (as ``bars``).
+        With ``adjustment``, they are computed on the adjusted bars (as ``bars``);
+        ``session="regular"`` computes them over regular-hours bars only.
         """
         check_as(as_)
         own = tuple((key, _text(value)) for key, value in parameters.items())
-        given = self._series_params(interval, frequency, start, end, sort, adjustment)
+        given = self._series_params(interval, frequency, start, end, sort, adjustment, session)
         series = (("name", name), *own, *given)
         return self._fetch(_per_symbol("/stocks/indicators", symbol_or_symbols, series), as_)
 
@@ -150,6 +163,47 @@ class Endpoints(abc.ABC, Generic[R]):
         params = self._action_params(start, end, sort)
         return self._fetch(_per_symbol("/stocks/dividends", symbol_or_symbols, params), as_)
 
+    def calendar(
+        self,
+        exchange: str | None = None,
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """An exchange's trading sessions (``GET /stocks/calendar``): one row per session
+        with ``date``, ``open``/``close`` (and ``break_start``/``break_end``) in the
+        exchange's zone, ``early_close``. ``exchange`` is an ISO MIC (default XNYS); the
+        range defaults to the current year."""
+        check_as(as_)
+        given = {"exchange": exchange, "start": start, "end": end}
+        params = tuple((key, _text(value)) for key, value in given.items() if value is not None)
+        return self._fetch([Query("/stocks/calendar", params)], as_)
+
+    def clock(self, exchange: str | None = None) -> D:
+        """Whether an exchange is open now (``GET /stocks/clock``): a dict with
+        ``exchange``, ``timestamp``, ``is_open``, ``next_open``, ``next_close`` (ISO 8601
+        strings in the exchange's zone)."""
+        params = () if exchange is None else (("exchange", exchange),)
+        return self._fetch_document(Query("/stocks/clock", params))
+
+    def coverage(
+        self,
+        symbol: str,
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+    ) -> D:
+        """How completely a symbol's bars cover its exchange's sessions
+        (``GET /stocks/coverage/{symbol}``): a dict with ``expected_sessions``,
+        ``sessions_with_bars``, ``missing_sessions`` (dates as ``YYYY-MM-DD``),
+        ``bars_outside_sessions``, ``partial_sessions`` ({date, expected_bars, bars}) and
+        the range; it defaults to the symbol's first to last bar."""
+        given = {"start": start, "end": end, "format": "json"}
+        params = tuple((key, _text(value)) for key, value in given.items() if value is not None)
+        (query,) = _per_symbol("/stocks/coverage", symbol, params)
+        return self._fetch_document(query)
+
     # --- parameters ---------------------------------------------------------------------
 
     def _series_params(
@@ -160,6 +214,7 @@ class Endpoints(abc.ABC, Generic[R]):
         end: Moment | None,
         sort: Sort | None,
         adjustment: Adjustment | None = None,
+        session: Session | None = None,
     ) -> tuple[tuple[str, str], ...]:
         given: Mapping[str, int | str | dt.date | None] = {
             "interval": interval,
@@ -168,6 +223,7 @@ class Endpoints(abc.ABC, Generic[R]):
             "end": end,
             "sort": sort,
             "adjustment": adjustment,
+            "session": session,
             "limit": self.page_size,
         }
         return tuple((key, _text(value)) for key, value in given.items() if value is not None)

@@ -14,7 +14,7 @@ import dataclasses
 import urllib.parse
 from collections.abc import Generator, Sequence
 from importlib import metadata
-from typing import Final
+from typing import Any, Final
 
 import httpx
 import pyarrow as pa
@@ -82,6 +82,8 @@ class RetryPolicy:
 
 Step = Send | Wait
 Call = Generator[Step, httpx.Response | None, pa.Table]
+DocumentCall = Generator[Step, httpx.Response | None, dict[str, Any]]
+JSON: Final = "application/json"
 
 
 def request_headers(api_key: str | None) -> dict[str, str]:
@@ -105,6 +107,20 @@ def fetch_table(base_url: str, query: Query, policy: RetryPolicy) -> Call:
         pages.append(_decode(response))
         url = _next_page(response)
     return pages[0] if len(pages) == 1 else pa.concat_tables(pages)
+
+
+def fetch_document(base_url: str, query: Query, policy: RetryPolicy) -> DocumentCall:
+    """The JSON object ``query`` answers with (an endpoint that answers with one object,
+    not rows: ``/stocks/clock``, ``/stocks/coverage``)."""
+    response = yield from _answer(query.url(base_url), policy)
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    document = response.json() if media_type == JSON and response.status_code == 200 else None
+    if not isinstance(document, dict):
+        raise UnexpectedResponseError(
+            f"{response.url} answered {response.status_code} with {media_type or 'no type'}, "
+            "not a JSON object: is the base URL a findata server?"
+        )
+    return document
 
 
 Answer = Generator[Step, httpx.Response | None, httpx.Response]

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from types import TracebackType
+from typing import Any, TypeVar
 
 import httpx
-import pyarrow as pa
 
 from findata.client._endpoints import Endpoints
 from findata.client._errors import TransportError
 from findata.client._frames import As, Frame, to_frame
-from findata.client._protocol import Call, Query, Wait, combine, fetch_table
+from findata.client._protocol import Query, Step, Wait, combine, fetch_document, fetch_table
+
+T = TypeVar("T")
 
 
-class Client(Endpoints[Frame]):
+class Client(Endpoints[Frame, dict[str, Any]]):
     """A blocking client of a findata server; use it as a context manager or ``close()`` it.
 
     ``base_url`` defaults to ``$FINDATA_URL`` (else http://127.0.0.1:5000), ``api_key`` to
@@ -51,15 +53,18 @@ class Client(Endpoints[Frame]):
         tables = [self._run(fetch_table(self.base_url, query, self._policy)) for query in queries]
         return to_frame(combine(tables), as_)
 
-    def _run(self, call: Call) -> pa.Table:
-        """Drive one call: make its requests, sleep its waits, return its table."""
+    def _fetch_document(self, query: Query) -> dict[str, Any]:
+        return self._run(fetch_document(self.base_url, query, self._policy))
+
+    def _run(self, call: Generator[Step, httpx.Response | None, T]) -> T:
+        """Drive one call: make its requests, sleep its waits, return its result."""
         response: httpx.Response | None = None
         while True:
             try:
                 step = call.send(response)
             except StopIteration as done:
-                table: pa.Table = done.value
-                return table
+                result: T = done.value
+                return result
             if isinstance(step, Wait):
                 time.sleep(step.seconds)
                 response = None

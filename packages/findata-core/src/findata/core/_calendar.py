@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from findata.core._errors import InvalidParameterError
+from findata.core._errors import FindataError, InvalidParameterError
 from findata.core.columns import UTC_TIMESTAMP
 
 I64 = npt.NDArray[np.int64]
@@ -58,6 +58,18 @@ SESSIONS_SCHEMA: Final = pa.schema(
 )
 """One row per session: its date, open and close instants, the lunch break where the
 exchange has one (null otherwise) and whether it closes earlier than usual."""
+
+
+class CalendarUnavailableError(FindataError):
+    """``exchange_calendars`` knows the exchange but cannot build its calendar in this
+    installation (a few calendars fail with some pandas releases); ``exchange`` names it."""
+
+    def __init__(self, exchange: str, cause: BaseException) -> None:
+        super().__init__(
+            f"the {exchange} calendar cannot be read in this installation of "
+            f"exchange_calendars ({type(cause).__name__}: {str(cause)[:200]})"
+        )
+        self.exchange = exchange
 
 
 def _library() -> ModuleType:
@@ -159,6 +171,8 @@ def day_dates(days: I64) -> list[date]:
 
 
 _load_lock = threading.Lock()
+_failed: dict[str, CalendarUnavailableError] = {}
+"""Calendars the library failed to build, so a request for one fails fast next time."""
 
 
 def schedule(exchange: str) -> Schedule:
@@ -166,7 +180,14 @@ def schedule(exchange: str) -> Schedule:
     per process and year."""
     calendar = _library().resolve_alias(validate_exchange(exchange))
     with _load_lock:  # one reader per calendar, however many threads ask at once
-        return _load(calendar, datetime.now(UTC).year)
+        failed = _failed.get(calendar)
+        if failed is not None:
+            raise failed
+        try:
+            return _load(calendar, datetime.now(UTC).year)
+        except Exception as error:  # the library's own failure, whatever its type
+            _failed[calendar] = CalendarUnavailableError(calendar, error)
+            raise _failed[calendar] from error
 
 
 @functools.lru_cache(maxsize=64)

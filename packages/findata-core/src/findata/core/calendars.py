@@ -6,6 +6,8 @@ exchange trades (``from findata.core import calendars``). The calendars are thos
 (``XNYS``, ``XLON``, ``XHKG``...) or an alias it knows (``XNAS``): :func:`exchange_names`
 lists them all.
 
+- :class:`CalendarUnavailableError`: a known exchange whose calendar the library cannot
+  build here (a few, with some pandas releases).
 - :func:`validate_exchange`, :func:`exchange_names`, :func:`exchange_timezone`,
   :func:`calendar_dates`: which exchanges and dates there are.
 - :func:`sessions`: one row per session (:data:`SESSIONS_SCHEMA`), cached per exchange.
@@ -20,6 +22,7 @@ from __future__ import annotations
 from findata.core._calendar import (
     DEFAULT_EXCHANGE,
     SESSIONS_SCHEMA,
+    CalendarUnavailableError,
     calendar_dates,
     exchange_names,
     exchange_timezone,
@@ -41,6 +44,7 @@ __all__ = [
     "DAILY",
     "DEFAULT_EXCHANGE",
     "SESSIONS_SCHEMA",
+    "CalendarUnavailableError",
     "Coverage",
     "MarketClock",
     "PartialSession",

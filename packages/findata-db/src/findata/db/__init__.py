@@ -19,6 +19,7 @@ from findata.db._api_keys import (
     MemoryKeyStore,
     open_key_store,
 )
+from findata.db._coverage import read_coverage, symbol_coverage
 from findata.db._demo import DEMO_SOURCE, demo_bars, ingest_demo
 from findata.db._duckdb import DuckDBReadCounts, DuckDBStore
 from findata.db._errors import IngestError, StoreError, StoreUnavailableError
@@ -98,7 +99,9 @@ __all__ = [
     "migration_status",
     "open_key_store",
     "open_store",
+    "read_coverage",
     "redact_url",
     "resolve_database_url",
+    "symbol_coverage",
     "with_password",
 ]

@@ -1,19 +1,21 @@
-"""Backend-neutral decisions of a write: each symbol's time zone and bar kind.
+"""Backend-neutral decisions of a write: each symbol's time zone, bar kind and exchange.
 
 A symbol keeps the time zone and bar kind it was first ingested with; a batch
-that contradicts them is rejected, naming its first row of that symbol.
+that contradicts them is rejected, naming its first row of that symbol. Its exchange is
+the one a write names, else the stored one, else ``DEFAULT_EXCHANGE`` (ADR 0076).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import DEFAULT_TIMEZONE, InvalidBarsError
+from findata.core.calendars import DEFAULT_EXCHANGE
 from findata.core.columns import SYMBOL, TIMESTAMP
 from findata.db._types import BarKind
 from findata.db._validate import check_timezone, first_non_midnight
@@ -36,6 +38,8 @@ class SymbolPlan:
     timezone: str
     bar_kind: BarKind
     is_new: bool
+    exchange: str | None = None
+    """The exchange to record; ``None`` keeps the stored one (only for a stored symbol)."""
 
 
 def plan_write(
@@ -44,12 +48,15 @@ def plan_write(
     *,
     timezone: str | None,
     bar_kind: BarKind | None,
+    exchanges: Mapping[str, str] | None = None,
 ) -> dict[str, SymbolPlan]:
     """Resolve and check each symbol of normalized ``bars`` against what is stored.
 
     ``timezone``/``bar_kind`` default to the stored values, then to
     ``DEFAULT_TIMEZONE`` and to "daily when every bar starts at local midnight".
+    ``exchanges`` (symbol -> validated MIC) replace stored exchanges.
     """
+    named = exchanges or {}
     if timezone is not None:
         check_timezone(timezone)
     known = {item.symbol: item for item in stored}
@@ -59,7 +66,11 @@ def plan_write(
         item = known.get(symbol)
         if item is None:
             plans[symbol] = SymbolPlan(
-                symbol, timezone or DEFAULT_TIMEZONE, bar_kind or BarKind.DAILY, is_new=True
+                symbol,
+                timezone or DEFAULT_TIMEZONE,
+                bar_kind or BarKind.DAILY,
+                is_new=True,
+                exchange=named.get(symbol, DEFAULT_EXCHANGE),
             )
             continue
         if timezone is not None and timezone != item.timezone:
@@ -72,7 +83,9 @@ def plan_write(
                 f"{symbol} holds {item.bar_kind} bars; cannot add {bar_kind} bars",
                 row=_first_row(bars, symbol),
             )
-        plans[symbol] = SymbolPlan(symbol, item.timezone, item.bar_kind, is_new=False)
+        plans[symbol] = SymbolPlan(
+            symbol, item.timezone, item.bar_kind, is_new=False, exchange=named.get(symbol)
+        )
     _check_daily(bars, plans, infer=bar_kind is None)
     return plans
 

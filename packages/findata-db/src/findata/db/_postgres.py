@@ -49,7 +49,8 @@ _MIGRATE_LOCK_KEY: Final = _WRITE_LOCK_KEY + 1
 
 _PRICES: Final = ("open", "high", "low", "close")
 _SELECT_SYMBOLS: Final = (
-    "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
+    "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind, exchange "
+    "FROM symbols"
 )
 _MIN_TS: Final = dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 _MAX_TS: Final = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
@@ -275,6 +276,7 @@ class PostgresStore:
         source: str,
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
+        exchanges: Mapping[str, str] | None = None,
     ) -> int:
         """Upsert in one transaction: the batch's chunks that are new are COPYed in; those
         already stored are locked, merged with the batch in NumPy and replaced, unless the
@@ -292,15 +294,30 @@ class PostgresStore:
             )
             stored = [StoredSymbol(row[0], row[1], BarKind(row[2])) for row in rows]
             plans = await asyncio.to_thread(
-                plan_write, normalized, stored, timezone=timezone, bar_kind=bar_kind
+                plan_write,
+                normalized,
+                stored,
+                timezone=timezone,
+                bar_kind=bar_kind,
+                exchanges=exchanges,
             )
             new = [plan for plan in plans.values() if plan.is_new]
             if new:
                 await raw.executemany(
-                    "INSERT INTO symbols (symbol, timezone, source, bar_kind) "
-                    "VALUES ($1, $2, $3, $4)",
-                    [(plan.symbol, plan.timezone, source, str(plan.bar_kind)) for plan in new],
+                    "INSERT INTO symbols (symbol, timezone, source, bar_kind, exchange) "
+                    "VALUES ($1, $2, $3, $4, $5)",
+                    [
+                        (plan.symbol, plan.timezone, source, str(plan.bar_kind), plan.exchange)
+                        for plan in new
+                    ],
                 )
+            moved = [
+                (plan.exchange, plan.symbol)
+                for plan in plans.values()
+                if not plan.is_new and plan.exchange is not None
+            ]
+            if moved:
+                await raw.executemany("UPDATE symbols SET exchange = $1 WHERE symbol = $2", moved)
             ids = dict(
                 await raw.fetch(
                     "SELECT symbol, symbol_id FROM symbols WHERE symbol = ANY($1)", batch.symbols
@@ -493,4 +510,5 @@ def _symbol_info(row: asyncpg.Record) -> SymbolInfo:
         timezone=row["timezone"],
         source=row["source"],
         bar_kind=BarKind(row["bar_kind"]),
+        exchange=row["exchange"],
     )

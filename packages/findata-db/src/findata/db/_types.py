@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
+
+from findata.core.calendars import DEFAULT_EXCHANGE
 
 
 class BarKind(enum.StrEnum):
@@ -29,6 +31,8 @@ class SymbolInfo:
     timezone: str
     source: str
     bar_kind: BarKind
+    exchange: str = DEFAULT_EXCHANGE
+    """ISO MIC of the exchange whose calendar the symbol's sessions follow (ADR 0076)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -90,8 +94,13 @@ class Store(Protocol):
         source: str,
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
+        exchanges: Mapping[str, str] | None = None,
     ) -> int:
-        """Upsert bars atomically (all or nothing); return the number of rows written."""
+        """Upsert bars atomically (all or nothing); return the number of rows written.
+
+        ``exchanges`` names the exchange (a MIC the caller validated) of some or all of
+        the batch's symbols; it is recorded, replacing a stored one. A symbol not named
+        keeps its stored exchange, a new one gets ``DEFAULT_EXCHANGE``."""
         ...
 
     async def data_version(self) -> str:

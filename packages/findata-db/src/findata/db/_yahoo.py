@@ -27,6 +27,7 @@ from findata.core.columns import TIMESTAMP
 from findata.db._actions import ActionStore
 from findata.db._convert import DATE
 from findata.db._errors import IngestError
+from findata.db._exchanges import check_exchange
 from findata.db._ingest import IngestResult, write_raw
 from findata.db._readers import RawBars, normalize_name
 from findata.db._types import Store
@@ -154,9 +155,13 @@ async def ingest_yahoo(
     end: dt.date | None = None,
     interval: str = "1d",
     timezone: str | None = None,
+    exchange: str | None = None,
 ) -> list[IngestResult]:
     """Download and ingest each symbol's raw bars, then its splits and dividends from
-    ``start`` to today (each a transaction); raise at the first bad symbol."""
+    ``start`` to today (each a transaction); raise at the first bad symbol. ``exchange``
+    (an ISO MIC) is recorded as every symbol's exchange."""
+    if exchange is not None:
+        exchange = check_exchange(exchange)
     results = []
     for symbol in symbols:
         started = time.perf_counter()
@@ -167,7 +172,7 @@ async def ingest_yahoo(
         splits, dividends = yahoo_actions(actions, name)
         raw = yahoo_raw_bars(frame, name, interval, splits)
         rows, written = await write_raw(
-            store, raw, symbol=symbol, timezone=timezone, source=YAHOO_SOURCE
+            store, raw, symbol=symbol, timezone=timezone, source=YAHOO_SOURCE, exchange=exchange
         )
         if isinstance(store, ActionStore) and (splits.num_rows or dividends.num_rows):
             await store.write_actions(splits, dividends)

@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import TypeVar
 
 import click
+from rich.console import Console
 
-from findata.core import FindataError
+from findata.core import FindataError, calendars
+from findata.db._coverage import read_coverage
+from findata.db._coverage_table import GAPS_EXIT_CODE, print_coverage
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._ingest_actions import ingest_actions
@@ -38,6 +41,13 @@ timezone_option = click.option(
     default=None,
     help="Exchange time zone of new symbols (IANA name; default America/New_York). "
     "Known symbols keep theirs.",
+)
+exchange_option = click.option(
+    "--exchange",
+    default=None,
+    help="ISO MIC of every symbol's exchange (XNYS, XNAS, XLON...; `findata exchanges` "
+    "lists them). Default: an 'exchange' column, else the stored one, else XNYS. Without "
+    "--timezone, new symbols take the exchange's time zone.",
 )
 symbol_option = click.option(
     "--symbol", default=None, help="Symbol of every row, for files without a symbol column."
@@ -113,17 +123,22 @@ def ingest() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @symbol_option
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_csv_command(
-    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+    paths: tuple[Path, ...],
+    symbol: str | None,
+    timezone: str | None,
+    exchange: str | None,
+    database_url: str | None,
 ) -> None:
     """Ingest CSV files: symbol, date|timestamp, open, high, low, close, volume[, vwap,
-    trade_count]."""
+    trade_count, exchange]."""
     _run(
         lambda: _with_store(
             database_url,
             lambda store: ingest_csv(
-                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+                store, paths, symbol=symbol, timezone=timezone, exchange=exchange, on_file=_report
             ),
         )
     )
@@ -133,16 +148,21 @@ def ingest_csv_command(
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @symbol_option
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_parquet_command(
-    paths: tuple[Path, ...], symbol: str | None, timezone: str | None, database_url: str | None
+    paths: tuple[Path, ...],
+    symbol: str | None,
+    timezone: str | None,
+    exchange: str | None,
+    database_url: str | None,
 ) -> None:
     """Ingest Parquet files with the same columns as CSV."""
     _run(
         lambda: _with_store(
             database_url,
             lambda store: ingest_parquet(
-                store, paths, symbol=symbol, timezone=timezone, on_file=_report
+                store, paths, symbol=symbol, timezone=timezone, exchange=exchange, on_file=_report
             ),
         )
     )
@@ -174,6 +194,7 @@ def _report_actions(result: IngestResult) -> None:
 @click.option("--end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="Day after the last.")
 @click.option("--interval", default="1d", show_default=True, help="Yahoo interval: 1d, 1m, 5m...")
 @timezone_option
+@exchange_option
 @database_url_option
 def ingest_yahoo_command(
     symbols: tuple[str, ...],
@@ -181,6 +202,7 @@ def ingest_yahoo_command(
     end: dt.datetime | None,
     interval: str,
     timezone: str | None,
+    exchange: str | None,
     database_url: str | None,
 ) -> None:
     """Download bars from Yahoo Finance (needs the findata-db[yahoo] extra and internet)."""
@@ -194,6 +216,7 @@ def ingest_yahoo_command(
                 end=None if end is None else end.date(),
                 interval=interval,
                 timezone=timezone,
+                exchange=exchange,
             ),
         )
     )
@@ -215,6 +238,64 @@ def ingest_demo_command(if_empty: bool, database_url: str | None) -> None:
         click.echo("demo data: skipped, the store already holds symbols")
 
 
+@click.command("exchanges")
+@click.argument("search", required=False)
+def exchanges_command(search: str | None) -> None:
+    """List the exchanges a symbol can trade on (ISO MICs and aliases), optionally those
+    containing SEARCH."""
+    names = calendars.exchange_names()
+    shown = [name for name in names if search is None or search.casefold() in name.casefold()]
+    for name in shown:
+        click.echo(name)
+    if not shown:
+        raise click.ClickException(f"no exchange name contains {search!r}")
+
+
+@click.command("coverage")
+@click.argument("symbol")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), help="First date (default: 1st bar's).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), help="Last date (default: last bar's).")
+@click.option(
+    "--fail-on-gaps",
+    is_flag=True,
+    help=f"Exit with status {GAPS_EXIT_CODE} when sessions are missing (a nightly ingest guard).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(0),
+    default=50,
+    show_default=True,
+    help="Gap sessions listed at most.",
+)
+@database_url_option
+def coverage_command(
+    symbol: str,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    fail_on_gaps: bool,
+    limit: int,
+    database_url: str | None,
+) -> None:
+    """How completely SYMBOL's bars cover its exchange's sessions: sessions expected,
+    missing and partial, and bars outside any session."""
+    report = _run(
+        lambda: _with_store(
+            database_url,
+            lambda store: read_coverage(
+                store,
+                symbol,
+                None if start is None else start.date(),
+                None if end is None else end.date(),
+            ),
+        )
+    )
+    if report is None:
+        raise click.ClickException(f"no symbol {symbol.upper()!r} in the store")
+    print_coverage(report, Console(), limit=limit)
+    if fail_on_gaps and report.missing_sessions:
+        raise SystemExit(GAPS_EXIT_CODE)
+
+
 @click.group()
 def main() -> None:
     """findata storage commands (the full CLI is "findata", from findata-server)."""
@@ -222,3 +303,5 @@ def main() -> None:
 
 main.add_command(db)
 main.add_command(ingest)
+main.add_command(exchanges_command)
+main.add_command(coverage_command)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Final, NamedTuple
 
 import duckdb
@@ -31,7 +32,8 @@ _SELECT_STAMPS: Final = (
     "SELECT symbol, symbol_id, updated_at, has_vwap, has_trade_count FROM symbols"
 )
 _SELECT_SYMBOLS: Final = (
-    "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind FROM symbols"
+    "SELECT symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind, exchange "
+    "FROM symbols"
 )
 
 
@@ -104,6 +106,7 @@ def write_bars(
     source: str,
     timezone: str | None,
     bar_kind: BarKind | None,
+    exchanges: Mapping[str, str] | None = None,
 ) -> tuple[str, list[SymbolInfo]]:
     """Upsert validated bars (``staged`` by ``prepare_staging``) in one transaction;
     return the new data version and the symbol list as of the commit (the next file of
@@ -118,19 +121,28 @@ def write_bars(
                 [symbols],
             ).fetchall()
         ]
-        plans = plan_write(normalized, stored, timezone=timezone, bar_kind=bar_kind)
+        plans = plan_write(
+            normalized, stored, timezone=timezone, bar_kind=bar_kind, exchanges=exchanges
+        )
         now = utc_now()
         new_symbols = [
-            [plan.symbol, plan.timezone, source, str(plan.bar_kind), now]
+            [plan.symbol, plan.timezone, source, str(plan.bar_kind), plan.exchange, now]
             for plan in plans.values()
             if plan.is_new
         ]
         if new_symbols:
             conn.executemany(
-                "INSERT INTO symbols (symbol, timezone, source, bar_kind, updated_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO symbols (symbol, timezone, source, bar_kind, exchange, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 new_symbols,
             )
+        moved = [
+            [plan.exchange, plan.symbol]
+            for plan in plans.values()
+            if not plan.is_new and plan.exchange is not None
+        ]
+        if moved:
+            conn.executemany("UPDATE symbols SET exchange = ? WHERE symbol = ?", moved)
         ids: dict[str, int] = dict(
             conn.execute(
                 "SELECT symbol, symbol_id FROM symbols WHERE symbol IN (SELECT unnest(?))",
@@ -279,7 +291,7 @@ def _utc_wall_time(bars: pa.Table) -> pa.Table:
 
 
 def _symbol_info(row: tuple[object, ...]) -> SymbolInfo:
-    symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind = row
+    symbol, first_bar, last_bar, bar_count, timezone, source, bar_kind, exchange = row
     assert isinstance(first_bar, dt.datetime)
     assert isinstance(last_bar, dt.datetime)
     return SymbolInfo(
@@ -290,4 +302,5 @@ def _symbol_info(row: tuple[object, ...]) -> SymbolInfo:
         timezone=str(timezone),
         source=str(source),
         bar_kind=BarKind(str(bar_kind)),
+        exchange=str(exchange),
     )

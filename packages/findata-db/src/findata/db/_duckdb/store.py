@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -219,11 +219,19 @@ class DuckDBStore:
         source: str,
         timezone: str | None = None,
         bar_kind: BarKind | None = None,
+        exchanges: Mapping[str, str] | None = None,
     ) -> int:
-        return await asyncio.to_thread(self._write_sync, bars, source, timezone, bar_kind)
+        return await asyncio.to_thread(
+            self._write_sync, bars, source, timezone, bar_kind, exchanges
+        )
 
     def _write_sync(
-        self, bars: pa.Table, source: str, timezone: str | None, bar_kind: BarKind | None
+        self,
+        bars: pa.Table,
+        source: str,
+        timezone: str | None,
+        bar_kind: BarKind | None,
+        exchanges: Mapping[str, str] | None,
     ) -> int:
         normalized = normalize_bars(bars)
         if normalized.num_rows == 0:
@@ -231,7 +239,13 @@ class DuckDBStore:
         staged = prepare_staging(normalized)
         with self._access.write() as conn:
             version, infos = write_bars(
-                conn, normalized, staged, source=source, timezone=timezone, bar_kind=bar_kind
+                conn,
+                normalized,
+                staged,
+                source=source,
+                timezone=timezone,
+                bar_kind=bar_kind,
+                exchanges=exchanges,
             )
         self._cache.put_symbols(version, infos)
         return int(normalized.num_rows)

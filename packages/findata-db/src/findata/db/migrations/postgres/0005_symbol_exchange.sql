@@ -1,0 +1,5 @@
+-- The exchange each symbol trades on, as an ISO MIC ('XNYS', 'XLON'; aliases such as
+-- 'XNAS' as the user named them): the calendar its sessions, regular hours and coverage
+-- are judged against (ADR 0076). Symbols stored before it trade on XNYS, the default.
+
+ALTER TABLE symbols ADD COLUMN exchange text NOT NULL DEFAULT 'XNYS';
