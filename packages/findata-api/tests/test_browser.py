@@ -152,6 +152,12 @@ def api_rows(
             "#frequency=Weekly&start=2024-01-01",
             {"frequency": "Weekly", "start": "2024-01-01"},
         ),
+        ("DEMO-ALPHA", "#adjustment=all", {"adjustment": "all"}),
+        (
+            "DEMO-BETA-1M",
+            "#session=regular&frequency=Hourly",
+            {"session": "regular", "frequency": "Hourly"},
+        ),
     ],
 )
 def test_given_a_symbol_when_its_chart_opens_then_one_candle_per_api_row_is_drawn(

@@ -20,7 +20,7 @@ from quart import Blueprint, Response, render_template_string
 from quart.typing import ResponseReturnValue
 
 from findata.api._params import accepts
-from findata.core import INDICATORS, Frequency
+from findata.core import INDICATORS, Adjustment, Frequency
 
 blueprint = Blueprint("chart", __name__)
 
@@ -62,6 +62,17 @@ CONTROLS: Final = (
         (("", "stored"), *((member.value, member.value) for member in Frequency)),
     ),
     Control("interval", "Interval", kind="number"),
+    Control(
+        "adjustment",
+        "Adjusted for",
+        (
+            ("", "nothing (as traded)"),
+            (Adjustment.SPLIT.value, "splits"),
+            (Adjustment.DIVIDEND.value, "dividends"),
+            (Adjustment.ALL.value, "splits and dividends"),
+        ),
+    ),
+    Control("session", "Hours", (("", "all"), ("regular", "regular session"))),
     Control("start", "From", kind="date"),
     Control("end", "To", kind="date"),
 )
