@@ -16,6 +16,7 @@ from findata.api import (
     _indicators,
     _logging,
     _metrics,
+    _multi,
     _openapi,
     _problems,
     _ratelimit,
@@ -74,6 +75,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_health.blueprint)
     app.register_blueprint(_stocks.blueprint)
     app.register_blueprint(_indicators.blueprint)
+    app.register_blueprint(_multi.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
         app.register_blueprint(_chart.blueprint)
