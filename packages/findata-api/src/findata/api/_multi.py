@@ -17,7 +17,6 @@ from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
 from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
-from findata.api._http import cached_rows_response
 from findata.api._indicators import INDICATOR_PARAMETER, INDICATOR_ROW
 from findata.api._indicators import _indicator_values as indicator_values
 from findata.api._indicators import _parse_indicator as parse_indicator_query
@@ -30,6 +29,7 @@ from findata.api._series import Series, conflict
 from findata.api._series_request import SeriesQueryRequest, next_page_query, open_series_query
 from findata.api._state import AppState
 from findata.api._stocks import SERIES_ROW
+from findata.api._streaming import streamed_rows_response
 from findata.api._symbols import (
     MULTI_CURSOR_PARAMETER,
     SYMBOLS_PARAMETER,
@@ -145,7 +145,7 @@ async def _respond(
         rows, next_cursor = await page_symbols(infos, rows_of, opened.query, cursor)
         return rows, next_page_query(None if next_cursor is None else str(next_cursor))
 
-    return await cached_rows_response(opened.state, opened.version, opened.output, produce)
+    return await streamed_rows_response(opened.state, opened.version, opened.output, produce)
 
 
 async def symbol_infos(
