@@ -167,6 +167,7 @@ async def symbol_infos(
                 404,
                 f"no symbol {shown}{more} in the store",
                 title="Unknown symbol",
+                symbol=unknown[0],
                 symbols=unknown,
             )
         infos = [listed[symbol] for symbol in sorted(names)]
