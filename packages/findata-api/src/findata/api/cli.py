@@ -1,4 +1,4 @@
-"""The ``findata`` command: ``serve`` here, ``db`` and ``ingest`` from findata-db."""
+"""The ``findata`` command: ``serve`` here, ``db``, ``ingest`` and ``export`` from findata-db."""
 
 from __future__ import annotations
 
@@ -86,4 +86,5 @@ _MAX_REQUEST_HEAD_BYTES = 256 * 1024
 # findata-db is a dependency of this package: its command groups are always there.
 main.add_command(db_cli.db, "db")
 main.add_command(db_cli.ingest, "ingest")
+main.add_command(db_cli.export, "export")
 main.add_command(keys)
