@@ -204,4 +204,4 @@ smoke-commands: $(HATCH) ## run every README / make help command on this checkou
 # --- findata-client -----------------------------------------------------------------------
 .PHONY: bench-client
 bench-client: $(HATCH) ## findata-client: Client.bars of 196,560 minute bars vs a bare httpx GET + Arrow decoding
-	$(HATCH) run bench:client
+	$(HATCH) run bench:client $(BENCH_ARGS)

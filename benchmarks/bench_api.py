@@ -14,8 +14,12 @@ What it measures (figures recorded in docs/benchmarks.md; not run in CI):
 4. Weekly bars from 2 years of 1-minute bars of one symbol (196,560 rows), end to
    end over HTTP with the result cache off: median and p90 of sequential requests,
    on DuckDB and on PostgreSQL.
+5. The same weekly request with ``adjustment=all`` (MIN1 has 10 splits and 40 cash
+   dividends), cache off, right after the raw one on the same server: the cost of
+   adjusting (target: at most 1.2x the raw request). ``--only-adjustment`` runs just this.
 
-Usage: ``python benchmarks/bench_api.py [--duration 20] [--skip-baseline] [--quick]``.
+Usage: ``python benchmarks/bench_api.py [--duration 20] [--skip-baseline] [--quick]
+[--only-adjustment]``.
 Needs ``wrk`` and a PostgreSQL server (``--postgres-url``, default
 FINDATA_TEST_DATABASE_URL). ``--quick`` runs each measurement briefly (3 s, 8
 connections) and fails unless each produced figures with no failed request (for
@@ -48,13 +52,14 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _data import daily_bars, minute_bars
-from findata.db import BarKind, open_store
+from findata.db import ActionStore, BarKind, open_store
 
 HERE = Path(__file__).parent
 SYMBOLS = 50
 DAILY_ROWS = 504  # two years of weekdays
 MONTHLY = "/stocks/time-series/SYM{:03d}?interval=1&frequency=Monthly"
 WEEKLY_MINUTES = "/stocks/time-series/MIN1?interval=1&frequency=Weekly"
+WEEKLY_ADJUSTED = f"{WEEKLY_MINUTES}&adjustment=all"
 LUA = """
 math.randomseed(os.time())
 request = function()
@@ -79,6 +84,33 @@ def minute_data() -> pa.Table:
     return bars.set_column(0, "symbol", pa.array(["MIN1"] * bars.num_rows))
 
 
+def minute_actions(minutes: pa.Table) -> tuple[pa.Table, pa.Table]:
+    """10 splits (2-for-1 and 1-for-2 in turn) and 40 small cash dividends of MIN1, on
+    trading dates spread over its two years."""
+    import pyarrow.compute as pc
+
+    local = minutes["timestamp"].cast(pa.timestamp("us", tz="America/New_York"))
+    days = pc.unique(pc.cast(pc.local_timestamp(local), pa.date32())).to_pylist()
+    split_days = [days[(index + 1) * len(days) // 11] for index in range(10)]
+    dividend_days = [days[(index + 1) * len(days) // 41 + 1] for index in range(40)]
+    splits = pa.table(
+        {
+            "symbol": ["MIN1"] * 10,
+            "ex_date": pa.array(split_days, pa.date32()),
+            "split_from": [1.0 if index % 2 == 0 else 2.0 for index in range(10)],
+            "split_to": [2.0 if index % 2 == 0 else 1.0 for index in range(10)],
+        }
+    )
+    dividends = pa.table(
+        {
+            "symbol": ["MIN1"] * 40,
+            "ex_date": pa.array(dividend_days, pa.date32()),
+            "cash_amount": [0.05] * 40,
+        }
+    )
+    return splits, dividends
+
+
 async def load_findata(url: str, daily: pa.Table, minutes: pa.Table) -> None:
     store = open_store(url)
     await store.connect()
@@ -86,8 +118,20 @@ async def load_findata(url: str, daily: pa.Table, minutes: pa.Table) -> None:
         await store.migrate()
         await store.write_bars(daily, source="bench", bar_kind=BarKind.DAILY)
         await store.write_bars(minutes, source="bench", bar_kind=BarKind.INTRADAY)
+        assert isinstance(store, ActionStore)
+        await store.write_actions(*minute_actions(minutes))
     finally:
         await store.disconnect()
+
+
+def adjustment_cost(port: int, store: str) -> None:
+    """Raw, then ``adjustment=all``, weekly from the minute bars on one server (cache off),
+    each request sequential; the ratio of the medians is the adjustment's cost."""
+    raw = sequential_latency(port, WEEKLY_MINUTES)
+    adjusted = sequential_latency(port, WEEKLY_ADJUSTED)
+    report(f"findata  weekly from minute bars, raw, {store}, cache off", raw)
+    report(f"findata  weekly from minute bars, adjustment=all, {store}, cache off", adjusted)
+    print(f"{'':<58} adjustment=all / raw = {adjusted['median'] / raw['median']:.2f}x", flush=True)
 
 
 async def create_database(admin_url: str, name: str) -> str:
@@ -299,6 +343,9 @@ def main() -> None:
     )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument(
+        "--only-adjustment", action="store_true", help="only measurement 5 (both stores)"
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="3 s per measurement; fail unless figures came"
     )
     args = parser.parse_args()
@@ -322,6 +369,12 @@ def main() -> None:
         try:
             asyncio.run(load_findata(postgres_url, daily, minutes))
             asyncio.run(load_baseline(postgres_url, daily))
+            if args.only_adjustment:
+                port = free_port()
+                for url, name in ((duckdb_url, "DuckDB"), (postgres_url, "PostgreSQL")):
+                    with findata_server(port, url, cache=False):
+                        adjustment_cost(port, name)
+                return
             script = Path(scratch) / "random_symbol.lua"
             script.write_text(LUA)
             run = lambda port, path, lua=script: wrk(  # noqa: E731
@@ -355,6 +408,7 @@ def main() -> None:
                 )
                 report("findata  weekly from 196,560 minute bars, DuckDB, cache off",
                        sequential_latency(port, WEEKLY_MINUTES))  # fmt: skip
+                adjustment_cost(port, "DuckDB")
             with findata_server(port, postgres_url, cache=True):
                 report(
                     "findata  monthly, random symbol, PostgreSQL, cache on",
@@ -371,6 +425,7 @@ def main() -> None:
                 )
                 report("findata  weekly from 196,560 minute bars, PostgreSQL, cache off",
                        sequential_latency(port, WEEKLY_MINUTES))  # fmt: skip
+                adjustment_cost(port, "PostgreSQL")
             if not args.skip_baseline:
                 python = baseline_python()
                 env = {**os.environ, "BASELINE_DATABASE_URL": postgres_url.replace(
@@ -387,7 +442,7 @@ def main() -> None:
         finally:
             asyncio.run(drop_database(args.postgres_url, database))
     if args.quick:
-        check_figures(expected=10 if args.skip_baseline else 11)
+        check_figures(expected=14 if args.skip_baseline else 15)
 
 
 def check_figures(expected: int) -> None:

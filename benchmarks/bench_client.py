@@ -103,7 +103,14 @@ def report(title: str, times: dict[str, list[float]], baseline: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 runs per figure; fail unless every figure was produced (not how fast)",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.repeat = 3
     load_average = os.getloadavg()[0]
     print(
         f"findata-client benchmark: Python {platform.python_version()}, httpx {httpx.__version__}, "
@@ -174,6 +181,15 @@ def main() -> None:
         "bare: httpx.AsyncClient.get (kept alive) + pyarrow.ipc",
     )
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+    if args.quick:
+        sections = (one_page, fresh, four_pages, one_loop)
+        runs = [values for times in sections for values in times.values()]
+        figures = [value for values in runs for value in values]
+        if any(len(values) != args.repeat for values in runs) or not all(
+            0 < value < float("inf") for value in figures
+        ):
+            sys.exit(f"bench_client --quick: a variant lacks figures: {runs}")
+        print(f"bench_client --quick: {len(figures)} timings, each a figure")
 
 
 async def measure_async(base_url: str, repeat: int) -> dict[str, list[float]]:

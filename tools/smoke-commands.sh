@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 
 # Targets another .ci/run step runs (in full), and the ones that cannot run here, with why.
 RUN_BY_CI=(tools lint test test-matrix test-system check-deploy check-delivery lint-delivery
-  image-podman check-compose up down smoke-commands)
-RUN_HERE=(help image-tags dev run bench bench-db bench-api bench-image test-quick
+  image-podman check-compose up down smoke-commands dist)
+RUN_HERE=(help image-tags dev run bench bench-db bench-api bench-client bench-image test-quick
   test-reliability fmt lock build clean)
 
 timings=()
@@ -101,6 +101,9 @@ make --no-print-directory bench-db BENCH_ARGS=--quick
 
 step "make bench-api BENCH_ARGS=--quick (the Flask baseline in its own locked virtualenv)"
 make --no-print-directory bench-api BENCH_ARGS=--quick
+
+step "make bench-client BENCH_ARGS=--quick"
+make --no-print-directory bench-client BENCH_ARGS=--quick
 
 step "make bench-image BENCH_ARGS=--quick (the image make image-podman built)"
 podman image exists "${PODMAN_IMAGE:?PODMAN_IMAGE}" || make --no-print-directory image-podman

@@ -53,7 +53,17 @@ async def test_given_the_time_series_route_when_reading_its_spec_then_all_parame
     operation = (await openapi(client))["paths"]["/stocks/time-series/{symbol}"]["get"]
     # THEN
     names = {parameter["name"] for parameter in operation["parameters"]}
-    assert names == {"symbol", "period", "start", "end", "limit", "cursor", "sort", "format"}
+    assert names == {
+        "symbol",
+        "period",
+        "start",
+        "end",
+        "limit",
+        "cursor",
+        "sort",
+        "adjustment",
+        "format",
+    }
     period = next(p for p in operation["parameters"] if p["name"] == "period")
     assert (period["style"], period["explode"]) == ("form", True)  # interval=..&frequency=..
     assert set(period["schema"]["properties"]) == {"interval", "frequency"}

@@ -33,7 +33,9 @@ async def test_given_symbols_when_listing_as_csv_then_the_same_symbols_come(
     response = await client.get("/stocks/symbols?format=csv")
     # THEN
     lines = (await response.get_data()).decode().splitlines()
-    assert lines[0] == "symbol,first_bar,last_bar,bar_count,timezone,source,bar_kind"
+    assert lines[0] == (
+        "symbol,first_bar,last_bar,bar_count,timezone,source,bar_kind,has_splits,has_dividends"
+    )
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["ACME", "INTRA", "WALK"]
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from findata.api.testing import ServedProcess, serve_process
 from findata.core import BAR_SCHEMA
-from findata.db import BarKind, open_store
+from findata.db import ActionStore, BarKind, open_store
 
 NEW_YORK: Final = zoneinfo.ZoneInfo("America/New_York")
 POSTGRES_URL: Final = os.environ.get(
@@ -35,6 +35,10 @@ WALK_DAYS: Final = 250
 FIRST_DAY: Final = dt.date(2020, 1, 1)
 SESSION_MINUTES: Final = 390
 MINUTE_DAYS: Final = (dt.date(2024, 3, 7), dt.date(2024, 3, 8))
+# WALK's corporate actions: a 1-for-2 split ex day 121 (2020-05-01), a 1.0 dividend ex
+# day 60 (2020-03-01; the close before it, day 59's, is 159.5).
+WALK_SPLIT: Final = (dt.date(2020, 5, 1), 1.0, 2.0)
+WALK_DIVIDEND: Final = (dt.date(2020, 3, 1), 1.0)
 
 
 def walk_bars() -> pa.Table:
@@ -85,6 +89,24 @@ async def seed(url: str) -> None:
         )
         await store.write_bars(
             minute_bars(), source="test", timezone="America/New_York", bar_kind=BarKind.INTRADAY
+        )
+        assert isinstance(store, ActionStore)
+        await store.write_actions(
+            pa.table(
+                {
+                    "symbol": ["WALK"],
+                    "ex_date": [WALK_SPLIT[0]],
+                    "split_from": [WALK_SPLIT[1]],
+                    "split_to": [WALK_SPLIT[2]],
+                }
+            ),
+            pa.table(
+                {
+                    "symbol": ["WALK"],
+                    "ex_date": [WALK_DIVIDEND[0]],
+                    "cash_amount": [WALK_DIVIDEND[1]],
+                }
+            ),
         )
     finally:
         await store.disconnect()

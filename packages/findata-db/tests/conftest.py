@@ -140,7 +140,8 @@ async def store(backend: str, store_url: str) -> AsyncIterator[MigratableStore]:
         try:
             schema = store_url.rpartition("schema=")[2]
             await connection.execute(
-                f'TRUNCATE "{schema}".bar_chunks, "{schema}".symbols RESTART IDENTITY'
+                f'TRUNCATE "{schema}".bar_chunks, "{schema}".symbols, "{schema}".splits, '
+                f'"{schema}".dividends RESTART IDENTITY'
             )
         finally:
             await connection.close()

@@ -11,8 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from findata.core import adjust_bars
 from findata.db import (
     DEMO_SOURCE,
+    ActionStore,
     BarKind,
     IngestError,
     MigratableStore,
@@ -217,6 +219,36 @@ async def test_ingest_demo_fills_an_empty_store_and_if_empty_skips_a_filled_one(
     assert kinds["DEMO-ALPHA-1M"] is BarKind.INTRADAY
 
 
+async def test_the_demo_has_a_split_and_quarterly_dividends_on_demo_alpha(
+    store: MigratableStore,
+) -> None:
+    # GIVEN the demo ingested
+    await ingest_demo(store)
+    assert isinstance(store, ActionStore)
+
+    # WHEN DEMO-ALPHA's actions and bars around its split are read
+    splits = await store.read_splits(["DEMO-ALPHA"])
+    dividends = await store.read_dividends(["DEMO-ALPHA"])
+    bars = await store.read_bars(["DEMO-ALPHA"])
+    adjusted, report = adjust_bars(bars, splits, dividends, "split")
+
+    # THEN one 2-for-1 split and four dividends a year; the raw close halves across the
+    # split (as traded) while the split-adjusted one moves like any other day
+    assert splits.to_pylist() == [
+        {"symbol": "DEMO-ALPHA", "ex_date": dt.date(2023, 6, 1), "split_from": 1.0, "split_to": 2.0}
+    ]
+    assert dividends.num_rows == 12
+    assert {day.month for day in dividends.column("ex_date").to_pylist()} == {2, 5, 8, 11}
+    day = [s.astimezone(NEW_YORK).date() for s in bars.column("timestamp").to_pylist()].index(
+        dt.date(2023, 6, 1)
+    )
+    raw_close = bars.column("close").to_pylist()
+    adjusted_close = adjusted.column("close").to_pylist()
+    assert raw_close[day] / raw_close[day - 1] < 0.6
+    assert 0.9 < adjusted_close[day] / adjusted_close[day - 1] < 1.1
+    assert report.skipped_dividends == ()
+
+
 @pytest.fixture
 def recorded_yahoo(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Replace ``yfinance.download`` by recorded responses; return the calls made."""
@@ -227,6 +259,8 @@ def recorded_yahoo(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     def download(symbol: str, **options: Any) -> Any:
         calls.append({"symbol": symbol, **options})
         name = "yahoo_aapl_1d.csv" if options["interval"] == "1d" else "yahoo_aapl_1m.csv"
+        if options["start"].startswith("2020"):
+            name = "yahoo_aapl_split_1d.csv"
         frame = pandas.read_csv(DATA / name, index_col=0)
         if options["interval"] == "1d":
             frame.index = pandas.to_datetime(frame.index)
@@ -258,6 +292,38 @@ async def test_yahoo_daily_bars_are_ingested_from_a_recorded_response(
     info = await store.get_symbol("AAPL")
     assert info is not None
     assert (info.source, info.bar_kind) == ("yahoo", BarKind.DAILY)
+
+
+async def test_yahoo_bars_are_stored_as_traded_with_their_split_and_dividend(
+    store: MigratableStore, recorded_yahoo: list[dict[str, Any]]
+) -> None:
+    # GIVEN the recorded response around AAPL's 4-for-1 split of 2020-08-31 (Yahoo's
+    # closes, volumes and dividends split-adjusted to today)
+    # WHEN ingested
+    await ingest_yahoo(store, ["AAPL"], start=dt.date(2020, 8, 6))
+    back = await store.read_bars(["AAPL"])
+    assert isinstance(store, ActionStore)
+    splits = await store.read_splits(["AAPL"])
+    dividends = await store.read_dividends(["AAPL"])
+
+    # THEN actions were asked for; bars before the split are as traded (x 4, volume / 4),
+    # later ones as given; the split is 1 -> 4 and the dividend its paid 0.205 x 4
+    assert recorded_yahoo[0]["actions"] is True
+    assert back.column("close").to_pylist() == pytest.approx(
+        [113.90 * 4, 111.11 * 4, 124.81 * 4, 129.04, 134.18]
+    )
+    assert back.column("volume").to_pylist() == [
+        202428800 // 4,
+        198045600 // 4,
+        187630000 // 4,
+        225702700,
+        151948100,
+    ]
+    assert splits.to_pylist() == [
+        {"symbol": "AAPL", "ex_date": dt.date(2020, 8, 31), "split_from": 1.0, "split_to": 4.0}
+    ]
+    assert dividends.column("ex_date").to_pylist() == [dt.date(2020, 8, 7)]
+    assert dividends.column("cash_amount").to_pylist() == pytest.approx([0.82])
 
 
 async def test_yahoo_minute_bars_keep_their_exact_instants(

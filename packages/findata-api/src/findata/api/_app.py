@@ -11,6 +11,7 @@ from quart import Quart
 from findata.api import (
     _auth,
     _chart,
+    _corporate_actions,
     _cors,
     _health,
     _indicators,
@@ -75,6 +76,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_health.blueprint)
     app.register_blueprint(_stocks.blueprint)
     app.register_blueprint(_indicators.blueprint)
+    app.register_blueprint(_corporate_actions.blueprint)
     app.register_blueprint(_multi.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)

@@ -16,13 +16,19 @@ import pyarrow.compute as pc
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
+from findata.api._adjustment import (
+    ADJUSTMENT_HEADERS,
+    ADJUSTMENT_PARAMETER,
+    announce_skipped,
+    open_adjusted_series_request,
+)
 from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
 from findata.api._http import cached_rows_response
 from findata.api._params import Parameter, accepts
 from findata.api._problems import invalid_parameter
 from findata.api._query import SERIES_PARAMETERS, SERIES_RESPONSES, SeriesQuery
 from findata.api._series import SeriesService, local_time
-from findata.api._series_request import next_page_query, open_series_request
+from findata.api._series_request import next_page_query
 from findata.core import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
 from findata.core.columns import PERIOD_START, SYMBOL, TIMESTAMP
 from findata.db import SymbolInfo
@@ -70,6 +76,7 @@ INDICATOR_PARAMETER: Final = Parameter(
         "name",
         *dict.fromkeys(p.name for spec in INDICATORS.values() for p in spec.parameters),
     ),
+    example={"name": "rsi", **INDICATORS["rsi"].defaults},
 )
 _OUTPUTS: Final = sorted({output for spec in INDICATORS.values() for output in spec.outputs})
 INDICATOR_ROW: Final = {
@@ -87,11 +94,13 @@ INDICATOR_ROW: Final = {
 @accepts(
     INDICATOR_PARAMETER,
     *SERIES_PARAMETERS,
+    ADJUSTMENT_PARAMETER,
     FORMAT_PARAMETER,
     media_types=ALL_MEDIA_TYPES,
     tag="stocks",
     responses=SERIES_RESPONSES,
     row_schema=INDICATOR_ROW,
+    headers=ADJUSTMENT_HEADERS,
 )
 async def indicator(symbol: str) -> ResponseReturnValue:
     """One indicator of a symbol, per period.
@@ -100,10 +109,11 @@ async def indicator(symbol: str) -> ResponseReturnValue:
     the whole stored history (warm-up before `start`), so a value never depends on the range
     asked for. Periods where the indicator is not yet defined are left out. Fields: sma, ema,
     wma, rsi, macd/macd_signal/macd_hist, bb_upper/bb_middle/bb_lower, atr, stoch_k/stoch_d,
-    obv, vwap.
+    obv, vwap. With `adjustment`, the indicator is computed on the adjusted bars, warm-up
+    included.
     """
     spec, params = _parse_indicator(request.args)
-    series = await open_series_request(symbol)
+    series, adjustment = await open_adjusted_series_request(symbol)
     service, info, query = series.service, series.info, series.query
 
     async def produce() -> tuple[pa.Table, str | None]:
@@ -111,7 +121,8 @@ async def indicator(symbol: str) -> ResponseReturnValue:
         page = service.page(service.select(values, PERIOD_START, info, query), query)
         return page.rows, next_page_query(page.next_cursor)
 
-    return await cached_rows_response(series.state, series.version, series.output, produce)
+    response = await cached_rows_response(series.state, series.version, series.output, produce)
+    return await announce_skipped(response, adjustment, info)
 
 
 def _parse_indicator(args: Mapping[str, str]) -> tuple[IndicatorSpec, dict[str, Any]]:

@@ -9,6 +9,7 @@ follow sorted by symbol, then time. ``limit`` counts rows across symbols and the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -16,6 +17,13 @@ import pyarrow as pa
 from quart import Blueprint, request
 from quart.typing import ResponseReturnValue
 
+from findata.api._adjustment import (
+    ADJUSTMENT_HEADERS,
+    ADJUSTMENT_PARAMETER,
+    WARNING_HEADER,
+    AdjustmentTransform,
+    parse_adjustment,
+)
 from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
 from findata.api._indicators import INDICATOR_PARAMETER, INDICATOR_ROW
 from findata.api._indicators import _indicator_values as indicator_values
@@ -25,7 +33,7 @@ from findata.api._params import Parameter, accepts
 from findata.api._problems import ProblemError
 from findata.api._query import SERIES_PARAMETERS, SeriesQuery
 from findata.api._ranges import time_keys
-from findata.api._series import Series, conflict
+from findata.api._series import Series, SeriesService, conflict
 from findata.api._series_request import SeriesQueryRequest, next_page_query, open_series_query
 from findata.api._state import AppState
 from findata.api._stocks import SERIES_ROW
@@ -37,7 +45,7 @@ from findata.api._symbols import (
     parse_symbol_cursor,
     parse_symbols,
 )
-from findata.core import Frequency
+from findata.core import Adjustment, Frequency
 from findata.core.columns import PERIOD_START, SYMBOL
 from findata.db import BarKind, SymbolInfo
 
@@ -53,6 +61,7 @@ MULTI_PARAMETERS: Final[tuple[Parameter, ...]] = (
         for parameter in SERIES_PARAMETERS
         if parameter.location == "query"
     ),
+    ADJUSTMENT_PARAMETER,
 )
 """Every query parameter of the single-symbol series endpoints, ``symbols`` for the path's
 symbol and a cursor that names its symbol."""
@@ -72,6 +81,7 @@ MULTI_RESPONSES: Final = {
     tag="stocks",
     responses=MULTI_RESPONSES,
     row_schema=SERIES_ROW,
+    headers=ADJUSTMENT_HEADERS,
 )
 async def bars() -> ResponseReturnValue:
     """OHLCV bars of many symbols, stored or resampled into calendar periods.
@@ -99,6 +109,7 @@ async def bars() -> ResponseReturnValue:
     tag="stocks",
     responses=MULTI_RESPONSES,
     row_schema=INDICATOR_ROW,
+    headers=ADJUSTMENT_HEADERS,
 )
 async def indicators() -> ResponseReturnValue:
     """One indicator of many symbols, computed per symbol, per period.
@@ -120,16 +131,23 @@ async def indicators() -> ResponseReturnValue:
 async def _open_multi_request() -> tuple[
     SeriesQueryRequest, SymbolCursor | None, tuple[str, ...] | None
 ]:
-    """The shared parsing of every series endpoint, with ``symbols`` and the multi cursor."""
+    """The shared parsing of every series endpoint, with ``symbols``, the multi cursor and
+    ``adjustment`` (a bar transform of the series service, as for one symbol)."""
     args = {name: value for name, value in request.args.items() if name != "cursor"}
     parsed: dict[str, Any] = {}
 
     def check() -> None:
+        parsed["adjustment"] = parse_adjustment()
         parsed["names"] = parse_symbols(request.args.get("symbols"))
         raw = request.args.get("cursor")
         parsed["cursor"] = parse_symbol_cursor(raw) if raw is not None else None
 
     opened = await open_series_query(args, check=check)
+    adjustment: Adjustment = parsed["adjustment"]
+    if adjustment is not Adjustment.RAW:
+        transform = AdjustmentTransform(opened.state, opened.version, adjustment)
+        service = SeriesService(opened.state, opened.version, (transform,))
+        opened = dataclasses.replace(opened, service=service, transform=transform)
     return opened, parsed["cursor"], parsed["names"]
 
 
@@ -145,7 +163,16 @@ async def _respond(
         rows, next_cursor = await page_symbols(infos, rows_of, opened.query, cursor)
         return rows, next_page_query(None if next_cursor is None else str(next_cursor))
 
-    return await streamed_rows_response(opened.state, opened.version, opened.output, produce)
+    response = await streamed_rows_response(opened.state, opened.version, opened.output, produce)
+    if isinstance(opened.transform, AdjustmentTransform) and response.status_code == 200:
+        warnings = [
+            f'299 findata "{warning}"'
+            for info in infos
+            for warning in await opened.transform.warnings(info)
+        ]
+        if warnings:
+            response.headers[WARNING_HEADER] = ", ".join(warnings)
+    return response
 
 
 async def symbol_infos(
@@ -193,7 +220,7 @@ async def page_symbols(
     remaining = query.limit
     tables: list[pa.Table] = []
     empty: pa.Table | None = None
-    last: SymbolCursor | None = None
+    last: tuple[str, pa.Table, str] | None = None  # the last symbol's page, for its cursor
     for info in infos:
         if cursor is not None and info.symbol < cursor.symbol:
             continue
@@ -201,8 +228,9 @@ async def page_symbols(
         if empty is None:
             empty = series.rows.slice(0, 0)
         if remaining == 0:
-            if series.rows.num_rows:
-                return _concat(tables, empty), last
+            if series.rows.num_rows and last is not None:
+                symbol, rows, column = last
+                return _concat(tables, empty), SymbolCursor(symbol, _last_key(rows, column))
             continue
         after = cursor.key if cursor is not None and info.symbol == cursor.symbol else None
         page = paginate(
@@ -211,16 +239,15 @@ async def page_symbols(
         if page.rows.num_rows:
             tables.append(page.rows)
             remaining -= page.rows.num_rows
-            last_key = page.next_cursor or _last_key(page.rows, series.time_column)
-            last = SymbolCursor(info.symbol, int(last_key))
+            last = (info.symbol, page.rows, series.time_column)
         if page.next_cursor is not None:
-            return _concat(tables, empty), last
+            return _concat(tables, empty), SymbolCursor(info.symbol, int(page.next_cursor))
     return _concat(tables, empty), None
 
 
-def _last_key(rows: pa.Table, column: str) -> str:
-    """The cursor of a page's last row, as ``paginate`` writes it when there are more."""
-    return str(int(time_keys(rows[column].slice(rows.num_rows - 1))[0]))
+def _last_key(rows: pa.Table, column: str) -> int:
+    """The time key of a page's last row, as ``paginate`` writes it when there are more."""
+    return int(time_keys(rows[column].slice(rows.num_rows - 1))[0])
 
 
 def _concat(tables: list[pa.Table], empty: pa.Table | None) -> pa.Table:

@@ -110,7 +110,11 @@ def _responses(endpoint: Endpoint) -> dict[str, Any]:
         "200": {
             "description": "OK",
             "content": content,
-            "headers": {**_HEADERS, "Link": _LINK} if endpoint.row_schema else _HEADERS,
+            "headers": {
+                **_HEADERS,
+                **({"Link": _LINK} if endpoint.row_schema else {}),
+                **endpoint.headers,
+            },
         }
     }
     if endpoint.row_schema:

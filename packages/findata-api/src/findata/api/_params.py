@@ -39,6 +39,9 @@ class Parameter:
     required: bool = False
     members: tuple[str, ...] = ()
     location: Literal["query", "path"] = "query"
+    example: Any = None
+    """A value that works for any symbol: Swagger UI's "Try it out" starts from it (its own
+    sample of an object takes each property's first allowed value, e.g. ``Minute``)."""
 
     @property
     def query_names(self) -> tuple[str, ...]:
@@ -57,6 +60,8 @@ class Parameter:
         }
         if self.members:
             described.update(style="form", explode=True)
+        if self.example is not None:
+            described["example"] = self.example
         return described
 
 
@@ -71,6 +76,8 @@ class Endpoint:
     tag: str
     responses: Mapping[int, str]
     row_schema: Mapping[str, Any] | None
+    headers: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    """Response headers of a 200 beyond the ones every endpoint sends (OpenAPI objects)."""
 
 
 def accepts(
@@ -79,6 +86,7 @@ def accepts(
     tag: str,
     responses: Mapping[int, str] | None = None,
     row_schema: Mapping[str, Any] | None = None,
+    headers: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
     """Declare a view's parameters (and its docs); reject any other query parameter with 400."""
     known = frozenset(name for parameter in parameters for name in parameter.query_names)
@@ -101,6 +109,7 @@ def accepts(
                 tag=tag,
                 responses=dict(responses or {}),
                 row_schema=row_schema,
+                headers=dict(headers or {}),
             ),
         )
         return checked

@@ -53,6 +53,7 @@ def series_parameters(default_limit: int, max_limit: int) -> tuple[Parameter, ..
                 "additionalProperties": False,
             },
             members=("interval", "frequency"),
+            example={"interval": 1, "frequency": Frequency.WEEKLY.value},
         ),
         Parameter(
             "start",

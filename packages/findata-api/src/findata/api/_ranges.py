@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from typing import Final
@@ -44,7 +45,9 @@ _LEAP_DAY: Final = (
 )
 _TIME: Final = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
 _OFFSET: Final = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
-TIME_PATTERN: Final = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:T{_TIME}{_OFFSET}?)?"
+DATE_PATTERN: Final = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})"
+"""``YYYY-MM-DD``, calendar-exact (years 0001-9999)."""
+TIME_PATTERN: Final = f"{DATE_PATTERN}(?:T{_TIME}{_OFFSET}?)?"
 """``YYYY-MM-DD``, or ``YYYY-MM-DDTHH:MM[:SS[.ffffff]]`` with an optional ``Z``/``±HH:MM``."""
 _BOUND: Final = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
@@ -122,6 +125,7 @@ def resolve(start: TimeBound | None, end: TimeBound | None, timezone: str) -> Bo
     )
 
 
+@functools.lru_cache(maxsize=4096)  # the same for every symbol of a zone in a many-symbol request
 def whole_periods(bounds: Bounds, timezone: str, frequency: Frequency, interval: int) -> Bounds:
     """``bounds`` with ``start`` moved back to the start of its period (``period_starts``),
     so the periods that overlap the range are selected whole."""

@@ -53,6 +53,8 @@ class SeriesQueryRequest:
     query: SeriesQuery
     version: str
     service: SeriesService
+    transform: object = None
+    """The endpoint's own bar transform, when it needs to ask it something afterwards."""
 
 
 async def open_series_query(

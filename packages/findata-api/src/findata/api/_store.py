@@ -21,7 +21,10 @@ from quart import Quart, Response
 from findata.api._metrics import Metrics
 from findata.api._problems import problem
 from findata.api._settings import Settings
+from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA
 from findata.db import (
+    ActionCounts,
+    ActionStore,
     PoolUsage,
     ReportsPoolUsage,
     Store,
@@ -52,6 +55,8 @@ class StoreGateway:
         self._version_read_at = -float("inf")
         self._symbols: dict[str, SymbolInfo | None] = {}
         self._symbols_version: str | None = None
+        self._actions: dict[str, tuple[pa.Table, pa.Table]] = {}
+        self._actions_version: str | None = None
 
     @property
     def connected(self) -> bool:
@@ -113,6 +118,42 @@ class StoreGateway:
         self, symbol: str, start: dt.datetime | None, end: dt.datetime | None
     ) -> pa.Table:
         return await self._call("read_bars", self.store.read_bars, [symbol], start, end)
+
+    async def read_splits(
+        self, symbol: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pa.Table:
+        """The symbol's splits (none from a store that keeps no corporate actions)."""
+        if not isinstance(self.store, ActionStore):
+            return SPLITS_SCHEMA.empty_table()
+        return await self._call("read_splits", self.store.read_splits, [symbol], start, end)
+
+    async def read_dividends(
+        self, symbol: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pa.Table:
+        """The symbol's cash dividends (none from a store that keeps no corporate actions)."""
+        if not isinstance(self.store, ActionStore):
+            return DIVIDENDS_SCHEMA.empty_table()
+        return await self._call("read_dividends", self.store.read_dividends, [symbol], start, end)
+
+    async def actions_of(self, symbol: str) -> tuple[pa.Table, pa.Table]:
+        """Every split and dividend of ``symbol``, cached until the data version changes
+        (as symbol metadata: what adjusting a series needs, whatever the result cache)."""
+        version = await self.data_version()
+        if version != self._actions_version:
+            self._actions, self._actions_version = {}, version
+        found = self._actions.get(symbol)
+        if found is None:
+            if len(self._actions) >= 10_000:
+                self._actions.clear()
+            found = (await self.read_splits(symbol), await self.read_dividends(symbol))
+            self._actions[symbol] = found
+        return found
+
+    async def action_counts(self) -> dict[str, ActionCounts]:
+        """Per symbol with corporate actions, how many of each kind."""
+        if not isinstance(self.store, ActionStore):
+            return {}
+        return await self._call("action_counts", self.store.action_counts)
 
     async def _connect(self) -> None:
         async with self._connect_lock:

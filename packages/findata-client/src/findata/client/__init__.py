@@ -1,8 +1,9 @@
 """findata-client: the findata API from Python, as Arrow tables (or pandas/polars frames).
 
 ``Client`` blocks, ``AsyncClient`` awaits; both have the same methods (``symbols``,
-``bars``, ``indicators``), fetch the Arrow format, follow every ``Link`` page, retry
-429/503 after ``Retry-After`` and raise typed errors carrying the problem+json fields.
+``bars``, ``indicators``, ``splits``, ``dividends``), fetch the Arrow format, follow
+every ``Link`` page, retry 429/503 after ``Retry-After`` and raise typed errors carrying
+the problem+json fields.
 """
 
 from findata.client._async import AsyncClient

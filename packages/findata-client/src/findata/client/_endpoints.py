@@ -21,6 +21,7 @@ from findata.client._protocol import Query, RetryPolicy, request_headers
 R = TypeVar("R")
 Moment = str | dt.date  # a dt.datetime is a dt.date too
 Sort = Literal["asc", "desc"]
+Adjustment = Literal["raw", "split", "dividend", "all"]
 
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
 BASE_URL_VARIABLE: Final = "FINDATA_URL"
@@ -74,6 +75,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None = None,
         end: Moment | None = None,
         sort: Sort | None = None,
+        adjustment: Adjustment | None = None,
         as_: As = "arrow",
     ) -> R:
         """OHLCV bars of one symbol (``GET /stocks/time-series/{symbol}``), or of several or
@@ -82,11 +84,13 @@ class Endpoints(abc.ABC, Generic[R]):
         Without ``frequency`` the stored bars (``date`` or ``timestamp`` column); with it,
         periods of ``interval`` x ``frequency`` (``Minute`` ... ``Annual``) keyed by
         ``period_start``. ``start``/``end`` are inclusive dates or timestamps (naive ones
-        are read in the symbol's exchange time zone). Several symbols come sorted by symbol,
-        then time, each once, following every page.
+        are read in the symbol's exchange time zone). Several symbols (or ``"*"``) come
+        sorted by symbol, then time, each once, following every page. ``adjustment`` (``raw``
+        by default, ``split``, ``dividend`` or ``all``) adjusts past prices for corporate
+        actions before any resampling.
         """
         check_as(as_)
-        series = self._series_params(interval, frequency, start, end, sort)
+        series = self._series_params(interval, frequency, start, end, sort, adjustment)
         queries = _series_queries("/stocks/time-series", "/stocks/bars", symbol_or_symbols, series)
         return self._fetch(queries, as_)
 
@@ -100,6 +104,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None = None,
         end: Moment | None = None,
         sort: Sort | None = None,
+        adjustment: Adjustment | None = None,
         as_: As = "arrow",
         **parameters: int | float | str,
     ) -> R:
@@ -110,14 +115,48 @@ class Endpoints(abc.ABC, Generic[R]):
         parameters go as keywords (``window=20``, ``fast=12``, ``stddev=2.0``,
         ``series="close"``...). Values are computed over the whole history, so they do
         not depend on ``start``; periods where the indicator is undefined are left out.
+        With ``adjustment``, they are computed on the adjusted bars (as ``bars``).
         """
         check_as(as_)
         own = tuple((key, _text(value)) for key, value in parameters.items())
-        series = (("name", name), *own, *self._series_params(interval, frequency, start, end, sort))
+        given = self._series_params(interval, frequency, start, end, sort, adjustment)
+        series = (("name", name), *own, *given)
         queries = _series_queries(
             "/stocks/indicators", "/stocks/indicators", symbol_or_symbols, series
         )
         return self._fetch(queries, as_)
+
+    def splits(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """Stock splits by ex-date (``GET /stocks/splits/{symbol}``): ``symbol, ex_date,
+        split_from, split_to`` (a 4-for-1 split is 1, 4). ``start``/``end`` are inclusive
+        ex-dates."""
+        check_as(as_)
+        params = self._action_params(start, end, sort)
+        return self._fetch(_per_symbol("/stocks/splits", symbol_or_symbols, params), as_)
+
+    def dividends(
+        self,
+        symbol_or_symbols: str | Sequence[str],
+        *,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        sort: Sort | None = None,
+        as_: As = "arrow",
+    ) -> R:
+        """Cash dividends by ex-date (``GET /stocks/dividends/{symbol}``): ``symbol,
+        ex_date, cash_amount, currency, pay_date, record_date``. ``start``/``end`` are
+        inclusive ex-dates."""
+        check_as(as_)
+        params = self._action_params(start, end, sort)
+        return self._fetch(_per_symbol("/stocks/dividends", symbol_or_symbols, params), as_)
 
     # --- parameters ---------------------------------------------------------------------
 
@@ -128,6 +167,7 @@ class Endpoints(abc.ABC, Generic[R]):
         start: Moment | None,
         end: Moment | None,
         sort: Sort | None,
+        adjustment: Adjustment | None = None,
     ) -> tuple[tuple[str, str], ...]:
         given: Mapping[str, int | str | dt.date | None] = {
             "interval": interval,
@@ -135,9 +175,26 @@ class Endpoints(abc.ABC, Generic[R]):
             "start": start,
             "end": end,
             "sort": sort,
+            "adjustment": adjustment,
             "limit": self.page_size,
         }
         return tuple((key, _text(value)) for key, value in given.items() if value is not None)
+
+    def _action_params(
+        self, start: dt.date | str | None, end: dt.date | str | None, sort: Sort | None
+    ) -> tuple[tuple[str, str], ...]:
+        given: Mapping[str, int | str | dt.date | None] = {
+            "start": _day(start),
+            "end": _day(end),
+            "sort": sort,
+            "limit": self.page_size,
+        }
+        return tuple((key, _text(value)) for key, value in given.items() if value is not None)
+
+
+def _day(value: dt.date | str | None) -> dt.date | str | None:
+    """An ex-date bound: a ``datetime`` counts as its date (the server takes dates only)."""
+    return value.date() if isinstance(value, dt.datetime) else value
 
 
 def _series_queries(
@@ -160,6 +217,17 @@ def _series_queries(
         Query(multi, (("symbols", ",".join(symbols[at : at + MAX_SYMBOLS_PER_REQUEST])), *params))
         for at in range(0, len(symbols), MAX_SYMBOLS_PER_REQUEST)
     ]
+
+
+def _per_symbol(
+    endpoint: str, symbol_or_symbols: str | Sequence[str], params: tuple[tuple[str, str], ...]
+) -> list[Query]:
+    """One query of ``endpoint``/{symbol} per symbol (the symbol quoted as one path segment)."""
+    symbols = [symbol_or_symbols] if isinstance(symbol_or_symbols, str) else list(symbol_or_symbols)
+    if not symbols:
+        raise ValueError("give at least one symbol")
+    paths = (f"{endpoint}/{urllib.parse.quote(symbol, safe='')}" for symbol in symbols)
+    return [Query(path, params) for path in paths]
 
 
 def _text(value: int | float | str | dt.date) -> str:

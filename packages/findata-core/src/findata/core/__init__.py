@@ -13,7 +13,8 @@ imported on first use): the market clock, regular-hours bars and coverage report
 
 from findata.core import actions, calendars, columns
 from findata.core._action_tables import validate_actions, validate_dividends, validate_splits
-from findata.core._adjust import AdjustmentReport, SkippedDividend, SkipReason, adjust_bars
+from findata.core._adjust import adjust_bars
+from findata.core._adjust_report import AdjustmentReport, SkippedDividend, SkipReason
 from findata.core._bar_checks import check_bar_values
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator

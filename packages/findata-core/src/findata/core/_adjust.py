@@ -12,7 +12,6 @@ is done per row but the multiplications themselves
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Final
@@ -23,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core._action_tables import CheckedActions, check_dividends, check_splits
+from findata.core._adjust_report import AdjustmentReport, SkippedDividend, SkipReason
 from findata.core._errors import InvalidBarsError
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import DEFAULT_TIMEZONE
@@ -54,51 +54,6 @@ _BAR_TYPES: Final = {
     VWAP: pa.float64(),
     TRADE_COUNT: pa.int64(),
 }
-
-
-class SkipReason(enum.StrEnum):
-    """Why a dividend could not adjust the bars before its ex-date."""
-
-    NO_EARLIER_BAR = "no_earlier_bar"
-    """No bar before the ex-date (and no ``reference_close``): no close to divide by."""
-    CASH_NOT_BELOW_CLOSE = "cash_not_below_close"
-    """The cash amount is not below the close before the ex-date: the factor would be <= 0."""
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedDividend:
-    """A dividend left out of the adjustment; prices before its ex-date miss its factor."""
-
-    symbol: str
-    ex_date: date
-    cash_amount: float
-    reason: SkipReason
-    close: float | None = None
-    """The close the cash amount was compared with (``CASH_NOT_BELOW_CLOSE``)."""
-
-    def describe(self) -> str:
-        """One line for a warning header or a log."""
-        if self.reason is SkipReason.NO_EARLIER_BAR:
-            why = "no bar before its ex-date gives the close to divide by"
-        else:
-            why = f"it is not below the close of {self.close:g} before its ex-date"
-        return (
-            f"dividend of {self.cash_amount:g} of {self.symbol} on {self.ex_date} "
-            f"not applied: {why}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class AdjustmentReport:
-    """What :func:`adjust_bars` could not do, so that a caller can say so (never silently)."""
-
-    adjustment: Adjustment
-    skipped_dividends: tuple[SkippedDividend, ...] = field(default=())
-
-    @property
-    def warnings(self) -> tuple[str, ...]:
-        """One sentence per skipped dividend."""
-        return tuple(skipped.describe() for skipped in self.skipped_dividends)
 
 
 def adjust_bars(

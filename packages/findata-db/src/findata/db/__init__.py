@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from findata.db._actions import ActionCounts, ActionStore
 from findata.db._api_keys import (
     ApiKeyRecord,
     DuckDBKeyStore,
@@ -23,6 +24,7 @@ from findata.db._demo import DEMO_SOURCE, demo_bars, ingest_demo
 from findata.db._duckdb import DuckDBReadCounts, DuckDBStore
 from findata.db._errors import IngestError, StoreError, StoreUnavailableError
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
+from findata.db._ingest_actions import ingest_actions
 from findata.db._migrations import Migration, MigrationStatus
 from findata.db._open import MigratableStore, migrate, migration_status, open_store
 from findata.db._types import BarKind, PoolUsage, ReportsPoolUsage, Store, SymbolInfo
@@ -59,6 +61,8 @@ __version__ = "0.1.0"
 __all__ = [
     "DEMO_SOURCE",
     "SYMBOL_PATTERN",
+    "ActionCounts",
+    "ActionStore",
     "ApiKeyRecord",
     "BarKind",
     "DuckDBKeyStore",
@@ -88,6 +92,7 @@ __all__ = [
     "default_database_url",
     "demo_bars",
     "export_parquet",
+    "ingest_actions",
     "ingest_csv",
     "ingest_demo",
     "ingest_parquet",

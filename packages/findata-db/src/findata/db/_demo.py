@@ -1,7 +1,9 @@
 """A deterministic synthetic data set, so a fresh install shows a working API offline.
 
 The symbols start with ``DEMO-`` and their source says "synthetic": nobody should
-mistake them for market prices.
+mistake them for market prices. DEMO-ALPHA has corporate actions, as traded: a 2-for-1
+split on 2023-06-01 (its bars before it trade at twice the price, half the volume) and
+a quarterly cash dividend, so ``adjustment=`` shows its effect on a fresh install.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core import DEFAULT_TIMEZONE
+from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA
 from findata.core.columns import (
     CLOSE,
     HIGH,
@@ -26,6 +29,7 @@ from findata.core.columns import (
     VOLUME,
     VWAP,
 )
+from findata.db._actions import ActionStore
 from findata.db._types import BarKind, Store
 from findata.db._validate import local_midnight
 
@@ -37,6 +41,11 @@ _FIRST_DAY: Final = dt.date(2022, 1, 3)
 _LAST_DAY: Final = dt.date(2024, 12, 31)
 _MINUTE_DAYS: Final = 10
 _SESSION_MINUTES: Final = 390  # 09:30 to 16:00 New York time
+DEMO_ACTIONS_SYMBOL: Final = "DEMO-ALPHA"
+_SPLIT_DAY: Final = dt.date(2023, 6, 1)  # a Thursday
+_SPLIT_RATIO: Final = 2.0  # 2-for-1
+_DIVIDEND_MONTHS: Final = (2, 5, 8, 11)
+_DIVIDEND_AFTER_SPLIT: Final = 0.25
 
 
 def _weekdays(first: dt.date, last: dt.date) -> np.ndarray:
@@ -85,6 +94,8 @@ def demo_bars(kind: BarKind = BarKind.DAILY) -> pa.Table:
         )
         for index, symbol in enumerate(DEMO_DAILY_SYMBOLS):
             columns = _walk(rng, len(days), 50.0 * (index + 1), 0.015)
+            if symbol == DEMO_ACTIONS_SYMBOL:
+                _as_traded_before_split(columns, days)
             _fix_rounding(columns)
             parts.append(_table(symbol, stamps, columns))
         return pa.concat_tables(parts)
@@ -106,6 +117,50 @@ def demo_bars(kind: BarKind = BarKind.DAILY) -> pa.Table:
     return pa.concat_tables(parts)
 
 
+def _as_traded_before_split(columns: dict[str, np.ndarray], days: np.ndarray) -> None:
+    """The walk is the split-adjusted series: before the split, shares traded at
+    ``_SPLIT_RATIO`` times the price and 1 / ``_SPLIT_RATIO`` the volume."""
+    before = days < np.datetime64(_SPLIT_DAY, "D")
+    for name in (OPEN, HIGH, LOW, CLOSE):
+        columns[name] = np.where(before, np.round(columns[name] * _SPLIT_RATIO, 4), columns[name])
+    columns[VOLUME] = np.where(before, columns[VOLUME] // int(_SPLIT_RATIO), columns[VOLUME])
+
+
+def demo_actions() -> tuple[pa.Table, pa.Table]:
+    """DEMO-ALPHA's split and quarterly dividends (ex on the first weekday on or after the
+    10th of February, May, August and November), amounts as paid: twice as much per
+    share before the split."""
+    splits = pa.table(
+        {
+            "symbol": [DEMO_ACTIONS_SYMBOL],
+            "ex_date": [_SPLIT_DAY],
+            "split_from": [1.0],
+            "split_to": [_SPLIT_RATIO],
+        },
+        schema=SPLITS_SCHEMA,
+    )
+    ex_dates = [
+        _weekdays(dt.date(year, month, 10), dt.date(year, month, 16))[0].item()
+        for year in range(_FIRST_DAY.year, _LAST_DAY.year + 1)
+        for month in _DIVIDEND_MONTHS
+    ]
+    amounts = [
+        _DIVIDEND_AFTER_SPLIT * (_SPLIT_RATIO if day < _SPLIT_DAY else 1.0) for day in ex_dates
+    ]
+    dividends = pa.table(
+        {
+            "symbol": [DEMO_ACTIONS_SYMBOL] * len(ex_dates),
+            "ex_date": pa.array(ex_dates, pa.date32()),
+            "cash_amount": amounts,
+            "currency": ["USD"] * len(ex_dates),
+            "pay_date": pa.array([day + dt.timedelta(days=14) for day in ex_dates], pa.date32()),
+            "record_date": pa.array([day + dt.timedelta(days=1) for day in ex_dates], pa.date32()),
+        },
+        schema=DIVIDENDS_SCHEMA,
+    )
+    return splits, dividends
+
+
 def _table(symbol: str, stamps: pa.Array, columns: dict[str, np.ndarray]) -> pa.Table:
     return pa.table(
         {SYMBOL: pa.array([symbol] * len(stamps), pa.string()), TIMESTAMP: stamps, **columns}
@@ -124,4 +179,6 @@ async def ingest_demo(store: Store, *, if_empty: bool = False) -> int:
         written += await store.write_bars(
             demo_bars(kind), source=DEMO_SOURCE, timezone=DEFAULT_TIMEZONE, bar_kind=kind
         )
+    if isinstance(store, ActionStore):
+        await store.write_actions(*demo_actions())
     return written

@@ -23,7 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from findata.core.columns import SYMBOL, TIMESTAMP, TRADE_COUNT, UTC_TIMESTAMP, VWAP
-from findata.db import _pgchunks, _pgcopy
+from findata.db import _pgactions, _pgchunks, _pgcopy
+from findata.db._actions import ActionCounts, check_actions
 from findata.db._arrow import concat_bars, empty_bar_table, micros, repeat_string
 from findata.db._errors import StoreError, StoreUnavailableError
 from findata.db._migrations import (
@@ -331,6 +332,39 @@ class PostgresStore:
             )
             await self._bump_version(raw)
         return int(normalized.num_rows)
+
+    # -- corporate actions ---------------------------------------------------------
+
+    async def read_splits(
+        self,
+        symbols: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pa.Table:
+        async with self._connection() as raw:
+            return await _pgactions.read_splits(raw, symbols, start, end)
+
+    async def read_dividends(
+        self,
+        symbols: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pa.Table:
+        async with self._connection() as raw:
+            return await _pgactions.read_dividends(raw, symbols, start, end)
+
+    async def action_counts(self) -> dict[str, ActionCounts]:
+        async with self._connection() as raw:
+            return await _pgactions.counts(raw)
+
+    async def write_actions(self, splits: pa.Table | None, dividends: pa.Table | None) -> int:
+        """Upsert both kinds and bump the version in one transaction."""
+        checked = await asyncio.to_thread(check_actions, splits, dividends)
+        async with self._connection() as raw, raw.transaction():
+            await raw.execute("SELECT pg_advisory_xact_lock($1)", _WRITE_LOCK_KEY)
+            await _pgactions.upsert(raw, checked)
+            await self._bump_version(raw)
+        return checked.rows
 
     async def _bump_version(self, raw: asyncpg.Connection) -> None:
         """The last statement of every write transaction: readers' caches key on it."""

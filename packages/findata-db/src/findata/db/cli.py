@@ -18,6 +18,7 @@ from findata.core import FindataError, Frequency
 from findata.db._dataset import ExportResult, export_parquet, ingest_parquet_dataset, is_dataset
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
+from findata.db._ingest_actions import ingest_actions
 from findata.db._open import migrate, migration_status, open_store
 from findata.db._progress import row_progress
 from findata.db._types import Store
@@ -158,6 +159,26 @@ def ingest_parquet_command(
                 store, paths, symbol=symbol, timezone=timezone, on_file=_report
             ),
         )
+    )
+
+
+@ingest.command("actions")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@database_url_option
+def ingest_actions_command(paths: tuple[Path, ...], database_url: str | None) -> None:
+    """Ingest corporate actions (CSV, or Parquet by extension): symbol, ex_date, action
+    (split|dividend), split_from, split_to, cash_amount[, currency, pay_date, record_date]."""
+    _run(
+        lambda: _with_store(
+            database_url, lambda store: ingest_actions(store, paths, on_file=_report_actions)
+        )
+    )
+
+
+def _report_actions(result: IngestResult) -> None:
+    click.echo(
+        f"{result.path}: {result.rows:,} actions "
+        f"({', '.join(result.symbols) or 'no symbols'}) in {result.seconds:.2f} s"
     )
 
 

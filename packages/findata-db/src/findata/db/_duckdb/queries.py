@@ -77,7 +77,10 @@ def read_series(
         params=[-1 if stamp is None else stamp.symbol_id],
     ).to_arrow_table()
     series = in_time_order(raw).add_column(0, SYMBOL, repeat_string(symbol, raw.num_rows))
-    return to_bar_table(series)
+    # One chunk per column (DuckDB hands ~122,880 rows per batch): the series is cached
+    # and read many times, and NumPy consumers (resampling, adjustment) would otherwise
+    # concatenate the chunks on every read.
+    return to_bar_table(series).combine_chunks()
 
 
 # -- writes --------------------------------------------------------------------------

@@ -18,7 +18,10 @@ from typing import Final
 
 import pyarrow as pa
 
+from findata.db._actions import ActionCounts, check_actions, count_actions, select_actions
 from findata.db._arrow import concat_bars, empty_bar_table, slice_time
+from findata.db._cache import VersionedCache
+from findata.db._duckdb import actions as action_queries
 from findata.db._duckdb.access import HOLD_IDLE, FileAccess
 from findata.db._duckdb.cache import SeriesCache
 from findata.db._duckdb.memory import MemoryAccess
@@ -80,6 +83,8 @@ class DuckDBStore:
         )
         self._cache = SeriesCache(cache_rows)
         self._access.watch(self._cache)
+        # Every split and dividend of one data version (small tables: read whole).
+        self._actions: VersionedCache[tuple[pa.Table, pa.Table]] = VersionedCache(1)
 
     @classmethod
     def from_url(
@@ -110,6 +115,7 @@ class DuckDBStore:
     async def disconnect(self) -> None:
         await asyncio.to_thread(self._access.close)
         self._cache.clear()
+        self._actions.clear()
 
     def pool_usage(self) -> PoolUsage | None:
         """The one read attachment this process holds on the file (a file store has no
@@ -229,3 +235,52 @@ class DuckDBStore:
             )
         self._cache.put_symbols(version, infos)
         return int(normalized.num_rows)
+
+    # -- corporate actions ---------------------------------------------------------
+
+    async def read_splits(
+        self,
+        symbols: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pa.Table:
+        splits, _ = await self._actions_now()
+        return select_actions(splits, symbols, start, end)
+
+    async def read_dividends(
+        self,
+        symbols: Sequence[str],
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pa.Table:
+        _, dividends = await self._actions_now()
+        return select_actions(dividends, symbols, start, end)
+
+    async def action_counts(self) -> dict[str, ActionCounts]:
+        splits, dividends = await self._actions_now()
+        return count_actions(splits, dividends)
+
+    async def _actions_now(self) -> tuple[pa.Table, pa.Table]:
+        """The cached actions without leaving the event loop when the version is known
+        (a side file read, as ``data_version``); else read in a thread."""
+        known = self._access.known_version()
+        cached = None if known is None else self._actions.get(known, "actions")
+        return cached if cached is not None else await asyncio.to_thread(self._all_actions)
+
+    def _all_actions(self) -> tuple[pa.Table, pa.Table]:
+        version = self._access.version()
+        cached = self._actions.get(version, "actions")
+        if cached is None:
+            with self._access.read() as conn:
+                cached = action_queries.read_actions(conn)
+            self._actions.put(version, "actions", cached, 1)
+        return cached
+
+    async def write_actions(self, splits: pa.Table | None, dividends: pa.Table | None) -> int:
+        return await asyncio.to_thread(self._write_actions_sync, splits, dividends)
+
+    def _write_actions_sync(self, splits: pa.Table | None, dividends: pa.Table | None) -> int:
+        checked = check_actions(splits, dividends)
+        with self._access.write() as conn:
+            action_queries.write_actions(conn, checked)
+        return checked.rows
