@@ -73,16 +73,20 @@ async def export_parquet(
         raise ValueError(f"unknown symbol(s): {', '.join(unknown)}")
     root = Path(directory)
     rows = files = 0
-    for symbol in wanted:
-        info = listed[symbol]
-        bars = await store.read_bars([symbol], start, end)
-        written, count = await asyncio.to_thread(
-            _write_symbol, root, info, bars, frequency, interval
-        )
-        rows += written
-        files += count
-        if on_rows is not None:
-            on_rows(written)
+    writing: asyncio.Future[tuple[int, int]] | None = None
+    # Pipelined: the next symbol is read while the previous one is written (in a thread).
+    for symbol in [*wanted, None]:
+        bars = None if symbol is None else await store.read_bars([symbol], start, end)
+        if writing is not None:
+            written, count = await writing
+            rows += written
+            files += count
+            if on_rows is not None:
+                on_rows(written)
+        if symbol is not None and bars is not None:
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(_write_symbol, root, listed[symbol], bars, frequency, interval)
+            )
     return ExportResult(rows, len(wanted), files, time.perf_counter() - started)
 
 
