@@ -19,8 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from findata.core import Frequency, resample
+from findata.core import Adjustment, Frequency, adjust_bars, resample
+from findata.core.actions import SPLITS_SCHEMA
 from findata.db import (
+    ActionStore,
     BarKind,
     DuckDBStore,
     MigratableStore,
@@ -181,3 +183,30 @@ def test_given_the_commands_when_exporting_and_ingesting_then_the_second_store_h
     assert "30 rows of 1 symbol(s)" in exported.output
     assert ingested.exit_code == 0, ingested.output
     assert "CLI" in ingested.output
+
+
+async def test_given_a_split_when_exporting_split_adjusted_then_the_files_hold_cores_adjustment(
+    store: MigratableStore, make_bars: BarsFactory, tmp_path: Path
+) -> None:
+    # GIVEN 10 daily bars of SPL (New York midnights) and a 2-for-1 split on the 6th day
+    start = dt.datetime(2024, 1, 2, 5, tzinfo=dt.UTC)  # 00:00 in New York
+    await store.write_bars(
+        make_bars("SPL", 10, start=start), source="test", timezone="America/New_York",
+        bar_kind=BarKind.DAILY,
+    )  # fmt: skip
+    splits = pa.Table.from_pylist(
+        [{"symbol": "SPL", "ex_date": dt.date(2024, 1, 7), "split_from": 1.0, "split_to": 2.0}],
+        schema=SPLITS_SCHEMA,
+    )
+    assert isinstance(store, ActionStore)
+    await store.write_actions(splits, None)
+    expected, _ = adjust_bars(
+        await store.read_bars(["SPL"]), splits, None, Adjustment.SPLIT, timezone="America/New_York"
+    )
+    # WHEN
+    await export_parquet(store, tmp_path, adjustment=Adjustment.SPLIT)
+    # THEN the exported closes and volumes are core's adjusted ones, the earlier ones halved
+    read = pd.read_parquet(tmp_path).sort_values("date")
+    assert read["close"].tolist() == expected["close"].to_pylist()
+    assert read["volume"].tolist() == expected["volume"].to_pylist()
+    assert read["close"].tolist() != (await store.read_bars(["SPL"]))["close"].to_pylist()

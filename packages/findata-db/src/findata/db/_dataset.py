@@ -24,8 +24,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from findata.core import Frequency, resample
+from findata.core import Adjustment, Frequency, adjust_bars, resample
 from findata.core.columns import PERIOD_START, SYMBOL, TIMESTAMP
+from findata.db._actions import ActionStore
+from findata.db._arrow import slice_time
 from findata.db._errors import IngestError
 from findata.db._ingest import IngestResult, write_raw
 from findata.db._readers import read_parquet
@@ -57,13 +59,16 @@ async def export_parquet(
     end: dt.datetime | None = None,
     frequency: Frequency | None = None,
     interval: int = 1,
+    adjustment: Adjustment = Adjustment.RAW,
     on_rows: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the bars (or periods of ``interval`` x ``frequency``) of ``symbols`` (default:
     all) between the UTC instants ``start`` and ``end`` as a Hive-partitioned dataset.
 
-    Unknown symbols raise ``ValueError`` before anything is written; one symbol's bars are
-    in memory at a time.
+    ``adjustment`` adjusts prices backward for the store's splits and/or dividends, over the
+    whole history, as the API's ``adjustment=`` does. Unknown symbols raise ``ValueError``
+    before anything is written; one symbol's bars are in memory at a time (two while one is
+    written and the next read).
     """
     started = time.perf_counter()
     listed = {info.symbol: info for info in await store.list_symbols()}
@@ -76,7 +81,9 @@ async def export_parquet(
     writing: asyncio.Future[tuple[int, int]] | None = None
     # Pipelined: the next symbol is read while the previous one is written (in a thread).
     for symbol in [*wanted, None]:
-        bars = None if symbol is None else await store.read_bars([symbol], start, end)
+        bars = None
+        if symbol is not None:
+            bars = await _read(store, listed[symbol], start, end, adjustment)
         if writing is not None:
             written, count = await writing
             rows += written
@@ -88,6 +95,25 @@ async def export_parquet(
                 asyncio.to_thread(_write_symbol, root, listed[symbol], bars, frequency, interval)
             )
     return ExportResult(rows, len(wanted), files, time.perf_counter() - started)
+
+
+async def _read(
+    store: Store,
+    info: SymbolInfo,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    adjustment: Adjustment,
+) -> pa.Table:
+    """The symbol's bars in the range; adjusted as part of its whole history when asked."""
+    if adjustment is Adjustment.RAW or not isinstance(store, ActionStore):
+        return await store.read_bars([info.symbol], start, end)
+    history = await store.read_bars([info.symbol])
+    splits = await store.read_splits([info.symbol])
+    dividends = await store.read_dividends([info.symbol])
+    adjusted, _ = await asyncio.to_thread(
+        adjust_bars, history, splits, dividends, adjustment, timezone=info.timezone
+    )
+    return slice_time(adjusted, start, end)
 
 
 def _write_symbol(

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import click
 
-from findata.core import FindataError, Frequency
+from findata.core import Adjustment, FindataError, Frequency
 from findata.db._dataset import ExportResult, export_parquet, ingest_parquet_dataset, is_dataset
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
@@ -246,6 +246,13 @@ def export() -> None:
     help="Resample into periods of this unit (default: the stored bars).",
 )
 @click.option("--interval", type=click.IntRange(1, 100_000), default=None, help="Units per period.")
+@click.option(
+    "--adjustment",
+    type=click.Choice([member.value for member in Adjustment], case_sensitive=False),
+    default=Adjustment.RAW.value,
+    show_default=True,
+    help="Adjust past prices backward for stored splits and/or dividends.",
+)
 @database_url_option
 def export_parquet_command(
     directory: Path,
@@ -254,6 +261,7 @@ def export_parquet_command(
     end: dt.datetime | None,
     frequency: str | None,
     interval: int | None,
+    adjustment: str,
     database_url: str | None,
 ) -> None:
     """Write a Hive-partitioned Parquet dataset: DIRECTORY/symbol=S/year=Y/bars.parquet."""
@@ -281,6 +289,7 @@ def export_parquet_command(
                     end=last,
                     frequency=None if frequency is None else Frequency.parse(frequency),
                     interval=interval or 1,
+                    adjustment=Adjustment.parse(adjustment),
                     on_rows=advance,
                 )
             except ValueError as error:
