@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.system
 
 PROBLEM_JSON = "application/problem+json"
-EXAMPLES_PER_OPERATION = 80  # x 3 parameterised operations: ~240 requests per store
+EXAMPLES_PER_OPERATION = 80  # x 5 parameterised operations: ~400 requests per store
 KNOWN_SYMBOLS = ("DEMO-ALPHA", "DEMO-BETA-1M")  # daily bars, minute bars
 
 
@@ -40,7 +40,8 @@ def fuzzed_server(request: pytest.FixtureRequest, serve: ServerFactory) -> Itera
 
 
 def case_strategy(operation: schemathesis.APIOperation) -> st.SearchStrategy[Case]:
-    """Valid and invalid requests; for symbol paths, half of them name a stored symbol."""
+    """Valid and invalid requests; for symbol paths (and ``symbols`` lists), half of them
+    name stored symbols."""
     strategies = [
         operation.as_strategy(GenerationMode.POSITIVE),
         operation.as_strategy(GenerationMode.NEGATIVE),
@@ -49,6 +50,11 @@ def case_strategy(operation: schemathesis.APIOperation) -> st.SearchStrategy[Cas
         strategies += [
             operation.as_strategy(GenerationMode.POSITIVE, path_parameters={"symbol": symbol})
             for symbol in KNOWN_SYMBOLS
+        ]
+    if any(parameter.name == "symbols" for parameter in operation.query):
+        strategies += [
+            operation.as_strategy(GenerationMode.POSITIVE, query={"symbols": symbols})
+            for symbols in (*KNOWN_SYMBOLS, ",".join(KNOWN_SYMBOLS), "*")
         ]
     return st.one_of(strategies)
 
@@ -104,6 +110,8 @@ def test_given_the_services_own_openapi_when_fuzzing_every_operation_then_all_an
         "GET /stocks/calendar",
         "GET /stocks/clock",
         "GET /stocks/coverage/{symbol}",
+        "GET /stocks/bars",
+        "GET /stocks/indicators",
     } <= set(sent)
     assert sum(sent.values()) >= 200, sent
     assert fuzzed_server.process.poll() is None, fuzzed_server.output()

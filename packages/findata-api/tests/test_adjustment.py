@@ -426,3 +426,25 @@ async def test_a_new_action_changes_the_etag_and_the_answer(tmp_path: Any) -> No
     assert before.headers["ETag"] != after.headers["ETag"]
     assert (await before.get_json())[0]["close"] == 100
     assert (await after.get_json())[0]["close"] == 50
+
+
+@pytest.mark.parametrize("adjustment", ["split", "all"])
+async def test_many_symbols_at_once_are_each_adjusted_as_alone(
+    api: QuartClient, adjustment: str
+) -> None:
+    # GIVEN each symbol adjusted alone
+    query = f"adjustment={adjustment}&frequency=Weekly"
+    singles = [
+        await (await api.get(f"/stocks/time-series/{symbol}?{query}")).get_json()
+        for symbol in ("DIVF", "SPLT", "WALK")
+    ]
+    # WHEN the three are asked for at once
+    response = await api.get(f"/stocks/bars?symbols=WALK,SPLT,DIVF&{query}")
+    # THEN the rows are the single answers in symbol order
+    assert response.status_code == 200
+    assert await response.get_json() == [row for single in singles for row in single]
+    # and a dividend left out is announced (its sentence names the symbol)
+    if adjustment == "all":
+        assert "dividend of 0.5 of DIVF" in response.headers["Warning"]
+    else:
+        assert "Warning" not in response.headers

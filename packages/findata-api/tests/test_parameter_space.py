@@ -31,6 +31,13 @@ MAX_INTERVAL: Final = 100_000
 BAR_ENDPOINTS: Final[dict[str, st.SearchStrategy[dict[str, str]]]] = {
     "/stocks/time-series/{symbol}": st.just({}),
     "/stocks/indicators/{symbol}": st.sampled_from(sorted(INDICATORS)).map(lambda n: {"name": n}),
+    # The multi-symbol endpoints, one symbol (of the edge symbols below) named in the query.
+    "/stocks/bars": st.deferred(lambda: st.sampled_from(SYMBOLS)).map(
+        lambda symbol: {"symbols": symbol}
+    ),
+    "/stocks/indicators": st.tuples(
+        st.deferred(lambda: st.sampled_from(SYMBOLS)), st.sampled_from(sorted(INDICATORS))
+    ).map(lambda pair: {"symbols": pair[0], "name": pair[1]}),
 }
 
 # Daily bars of today, around the epoch and at both ends of the calendar; minute bars of

@@ -71,3 +71,4 @@ async def test_given_one_bad_symbol_among_several_when_awaited_then_its_error_is
             await client.bars(["WALK", "NOPE", "MINUTE"])
     # THEN: the typed error itself, as the sync client raises it
     assert caught.value.problem["symbol"] == "NOPE"
+    assert caught.value.problem["symbols"] == ["NOPE"]

@@ -208,3 +208,33 @@ def test_given_one_client_when_calling_repeatedly_then_one_connection_serves_the
     # THEN: several requests, one kept-alive connection
     assert len(recorder.seen) > 3
     assert len(recorder.ports) == 1
+
+
+@pytest.mark.parametrize("symbols", [["WALK", "MINUTE", "WALK"], "*"])
+def test_given_several_symbols_when_fetching_in_pages_then_one_endpoint_serves_them_all(
+    server: ServedProcess, recorder: Recorder, symbols: list[str] | str
+) -> None:
+    # GIVEN each symbol's periods, fetched alone
+    with Client(server.base_url) as client:
+        alone = [client.bars(symbol, frequency="Daily") for symbol in ("MINUTE", "WALK")]
+    http = httpx.Client(event_hooks={"response": [recorder]})
+    # WHEN the list (duplicates and all) or "*" is fetched in pages of 40 rows
+    with Client(server.base_url, page_size=40, http_client=http) as client:
+        together = client.bars(symbols, frequency="Daily")
+    http.close()
+    # THEN one multi-symbol request chain followed every page across the symbol boundary
+    assert together.to_pylist() == pa.concat_tables(alone).to_pylist()
+    assert recorder.statuses == [200] * math.ceil((2 + WALK_DAYS) / 40)
+    assert all("/stocks/bars?" in url for _, url, _ in recorder.seen)
+
+
+def test_given_several_symbols_when_fetching_an_indicator_then_each_symbols_values_follow(
+    server: ServedProcess,
+) -> None:
+    # WHEN
+    with Client(server.base_url, page_size=100) as client:
+        together = client.indicators(["WALK", "MINUTE"], "sma", window=3, frequency="Daily")
+        walk = client.indicators("WALK", "sma", window=3, frequency="Daily")
+        minute = client.indicators("MINUTE", "sma", window=3, frequency="Daily")
+    # THEN sorted by symbol (MINUTE before WALK), each exactly as alone
+    assert together.to_pylist() == minute.to_pylist() + walk.to_pylist()

@@ -18,6 +18,7 @@ from findata.api import (
     _indicators,
     _logging,
     _metrics,
+    _multi,
     _openapi,
     _problems,
     _ratelimit,
@@ -79,6 +80,7 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
     app.register_blueprint(_indicators.blueprint)
     app.register_blueprint(_corporate_actions.blueprint)
     app.register_blueprint(_calendars.blueprint)
+    app.register_blueprint(_multi.blueprint)
     if settings.docs_enabled:
         app.register_blueprint(_openapi.blueprint)
         app.register_blueprint(_chart.blueprint)

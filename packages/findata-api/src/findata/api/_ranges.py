@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from typing import Final
@@ -124,6 +125,7 @@ def resolve(start: TimeBound | None, end: TimeBound | None, timezone: str) -> Bo
     )
 
 
+@functools.lru_cache(maxsize=4096)  # the same for every symbol of a zone in a many-symbol request
 def whole_periods(bounds: Bounds, timezone: str, frequency: Frequency, interval: int) -> Bounds:
     """``bounds`` with ``start`` moved back to the start of its period (``period_starts``),
     so the periods that overlap the range are selected whole."""

@@ -16,6 +16,7 @@ designed in for the features that build on it:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Final, Protocol
@@ -144,7 +145,10 @@ class SeriesService:
 
         async def compute() -> pa.Table:
             bars = await self.bars(info)
-            periods = resample(bars, interval, frequency, timezone=info.timezone)
+            # CPU work on a whole history: off the event loop, which keeps serving.
+            periods = await asyncio.to_thread(
+                resample, bars, interval, frequency, timezone=info.timezone
+            )
             _check_calendar(periods, interval)
             return periods.select([SYMBOL, PERIOD_START, *ROW_COLUMNS])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from collections.abc import Callable, Mapping
 
 from quart import request
 
@@ -35,20 +36,47 @@ async def open_series_request(
     symbol: str, transforms: tuple[BarTransform, ...] = ()
 ) -> SeriesRequest:
     """Negotiate, parse, look the symbol up (404 if unknown) and open the series service."""
+    opened = await open_series_query(request.args, transforms, check=lambda: parse_symbol(symbol))
+    info = await opened.state.store.get_symbol(symbol)
+    if info is None:
+        raise not_found(symbol)
+    return SeriesRequest(
+        opened.output, opened.state, opened.query, info, opened.version, opened.service
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SeriesQueryRequest:
+    """A resolved request before its symbols are looked up (shared by every series endpoint)."""
+
+    output: OutputFormat
+    state: AppState
+    query: SeriesQuery
+    version: str
+    service: SeriesService
+    transform: object = None
+    """The endpoint's own bar transform, when it needs to ask it something afterwards."""
+
+
+async def open_series_query(
+    args: Mapping[str, str],
+    transforms: tuple[BarTransform, ...] = (),
+    *,
+    check: Callable[[], object] = lambda: None,
+) -> SeriesQueryRequest:
+    """Negotiate (406), parse the shared parameters (400), run ``check`` (the symbols'
+    form, 400), read the data version and open the series service."""
     output = negotiate()
     state = app_state()
     settings = state.settings
     query = parse_series_query(
-        request.args, default_limit=settings.default_limit, max_limit=settings.max_limit
+        args, default_limit=settings.default_limit, max_limit=settings.max_limit
     )
-    transforms = (*transforms, *session_transforms(request.args))
-    symbol = parse_symbol(symbol)
+    transforms = (*transforms, *session_transforms(args))
+    check()
     version = await state.store.data_version()
-    info = await state.store.get_symbol(symbol)
-    if info is None:
-        raise not_found(symbol)
-    return SeriesRequest(
-        output, state, query, info, version, SeriesService(state, version, transforms)
+    return SeriesQueryRequest(
+        output, state, query, version, SeriesService(state, version, transforms)
     )
 
 

@@ -1,4 +1,4 @@
-"""The ``findata`` command: ``serve`` here, ``db`` and ``ingest`` from findata-db."""
+"""The ``findata`` command: ``serve`` here, ``db``, ``ingest`` and ``export`` from findata-db."""
 
 from __future__ import annotations
 
@@ -88,4 +88,5 @@ main.add_command(db_cli.db, "db")
 main.add_command(db_cli.ingest, "ingest")
 main.add_command(db_cli.exchanges_command, "exchanges")
 main.add_command(db_cli.coverage_command, "coverage")
+main.add_command(db_cli.export, "export")
 main.add_command(keys)

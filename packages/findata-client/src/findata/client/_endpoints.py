@@ -28,6 +28,8 @@ Session = Literal["all", "regular"]
 DEFAULT_BASE_URL: Final = "http://127.0.0.1:5000"
 BASE_URL_VARIABLE: Final = "FINDATA_URL"
 API_KEY_VARIABLE: Final = "FINDATA_API_KEY"
+ALL_SYMBOLS: Final = "*"
+MAX_SYMBOLS_PER_REQUEST: Final = 1_000
 
 
 class Endpoints(abc.ABC, Generic[R, D]):
@@ -85,21 +87,23 @@ class Endpoints(abc.ABC, Generic[R, D]):
         session: Session | None = None,
         as_: As = "arrow",
     ) -> R:
-        """OHLCV bars of one symbol or several (``GET /stocks/time-series/{symbol}``).
+        """OHLCV bars of one symbol (``GET /stocks/time-series/{symbol}``), or of several or
+        ``"*"`` (every symbol in the store) at once (``GET /stocks/bars?symbols=...``).
 
         Without ``frequency`` the stored bars (``date`` or ``timestamp`` column); with it,
         periods of ``interval`` x ``frequency`` (``Minute`` ... ``Annual``) keyed by
         ``period_start``. ``start``/``end`` are inclusive dates or timestamps (naive ones
-        are read in the symbol's exchange time zone). Several symbols are fetched one
-        request each and concatenated in the order given. ``adjustment`` (``raw`` by
-        default, ``split``, ``dividend`` or ``all``) adjusts past prices for corporate
-        actions before any resampling. ``session="regular"`` keeps only intraday bars
-        inside the regular sessions of each symbol's exchange, before any resampling (daily
-        bars are unchanged).
+        are read in the symbol's exchange time zone). Several symbols (or ``"*"``) come
+        sorted by symbol, then time, each once, following every page. ``adjustment`` (``raw``
+        by default, ``split``, ``dividend`` or ``all``) adjusts past prices for corporate
+        actions before any resampling. ``session="regular"`` keeps only intraday bars inside
+        the regular sessions of each symbol's exchange, before any resampling (daily bars
+        are unchanged).
         """
         check_as(as_)
         series = self._series_params(interval, frequency, start, end, sort, adjustment, session)
-        return self._fetch(_per_symbol("/stocks/time-series", symbol_or_symbols, series), as_)
+        queries = _series_queries("/stocks/time-series", "/stocks/bars", symbol_or_symbols, series)
+        return self._fetch(queries, as_)
 
     def indicators(
         self,
@@ -116,7 +120,8 @@ class Endpoints(abc.ABC, Generic[R, D]):
         as_: As = "arrow",
         **parameters: int | float | str,
     ) -> R:
-        """One indicator per bar or period (``GET /stocks/indicators/{symbol}?name=...``).
+        """One indicator per bar or period (``GET /stocks/indicators/{symbol}?name=...``; for
+        several symbols or ``"*"``, ``GET /stocks/indicators?symbols=...&name=...``).
 
         ``name`` is sma, ema, wma, rsi, macd, bbands, atr, stoch, obv or vwap; its own
         parameters go as keywords (``window=20``, ``fast=12``, ``stddev=2.0``,
@@ -129,7 +134,10 @@ class Endpoints(abc.ABC, Generic[R, D]):
         own = tuple((key, _text(value)) for key, value in parameters.items())
         given = self._series_params(interval, frequency, start, end, sort, adjustment, session)
         series = (("name", name), *own, *given)
-        return self._fetch(_per_symbol("/stocks/indicators", symbol_or_symbols, series), as_)
+        queries = _series_queries(
+            "/stocks/indicators", "/stocks/indicators", symbol_or_symbols, series
+        )
+        return self._fetch(queries, as_)
 
     def splits(
         self,
@@ -243,6 +251,28 @@ class Endpoints(abc.ABC, Generic[R, D]):
 def _day(value: dt.date | str | None) -> dt.date | str | None:
     """An ex-date bound: a ``datetime`` counts as its date (the server takes dates only)."""
     return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _series_queries(
+    single: str,
+    multi: str,
+    symbol_or_symbols: str | Sequence[str],
+    params: tuple[tuple[str, str], ...],
+) -> list[Query]:
+    """One symbol: ``single``/{symbol} (quoted as one path segment). Several, or ``"*"``:
+    ``multi?symbols=...``, in sorted groups of at most ``MAX_SYMBOLS_PER_REQUEST``, so
+    the joined pages stay sorted by symbol."""
+    if isinstance(symbol_or_symbols, str) and symbol_or_symbols != ALL_SYMBOLS:
+        return [Query(f"{single}/{urllib.parse.quote(symbol_or_symbols, safe='')}", params)]
+    if symbol_or_symbols == ALL_SYMBOLS:
+        return [Query(multi, (("symbols", ALL_SYMBOLS), *params))]
+    symbols = sorted(set(symbol_or_symbols))
+    if not symbols:
+        raise ValueError("give at least one symbol")
+    return [
+        Query(multi, (("symbols", ",".join(symbols[at : at + MAX_SYMBOLS_PER_REQUEST])), *params))
+        for at in range(0, len(symbols), MAX_SYMBOLS_PER_REQUEST)
+    ]
 
 
 def _per_symbol(

@@ -20,6 +20,7 @@ from findata.db._api_keys import (
     open_key_store,
 )
 from findata.db._coverage import read_coverage, symbol_coverage
+from findata.db._dataset import ExportResult, export_parquet, ingest_parquet_dataset
 from findata.db._demo import DEMO_SOURCE, demo_bars, ingest_demo
 from findata.db._duckdb import DuckDBReadCounts, DuckDBStore
 from findata.db._errors import IngestError, StoreError, StoreUnavailableError
@@ -69,6 +70,7 @@ __all__ = [
     "DuckDBReadCounts",
     "DuckDBStore",
     "DuplicateApiKeyError",
+    "ExportResult",
     "IngestError",
     "IngestResult",
     "KeyStore",
@@ -90,10 +92,12 @@ __all__ = [
     "database_password_from_env",
     "default_database_url",
     "demo_bars",
+    "export_parquet",
     "ingest_actions",
     "ingest_csv",
     "ingest_demo",
     "ingest_parquet",
+    "ingest_parquet_dataset",
     "ingest_yahoo",
     "migrate",
     "migration_status",

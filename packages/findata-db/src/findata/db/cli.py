@@ -15,13 +15,15 @@ from typing import TypeVar
 import click
 from rich.console import Console
 
-from findata.core import FindataError, calendars
+from findata.core import Adjustment, FindataError, Frequency, calendars
 from findata.db._coverage import read_coverage
 from findata.db._coverage_table import GAPS_EXIT_CODE, print_coverage
+from findata.db._dataset import ExportResult, export_parquet, ingest_parquet_dataset, is_dataset
 from findata.db._demo import ingest_demo
 from findata.db._ingest import IngestResult, ingest_csv, ingest_parquet
 from findata.db._ingest_actions import ingest_actions
 from findata.db._open import migrate, migration_status, open_store
+from findata.db._progress import row_progress
 from findata.db._types import Store
 from findata.db._url import DATABASE_URL_ENV, redact_url, resolve_database_url
 from findata.db._yahoo import ingest_yahoo
@@ -157,7 +159,19 @@ def ingest_parquet_command(
     exchange: str | None,
     database_url: str | None,
 ) -> None:
-    """Ingest Parquet files with the same columns as CSV."""
+    """Ingest Parquet files with the same columns as CSV, or one directory holding a
+    Hive-partitioned dataset (``symbol=.../year=.../*.parquet``, as ``findata export
+    parquet`` writes it)."""
+    if is_dataset(paths):
+        if symbol is not None or timezone is not None:
+            raise click.UsageError("a dataset directory names its symbols and time zones")
+        _run(
+            lambda: _with_store(
+                database_url,
+                lambda store: ingest_parquet_dataset(store, paths[0], on_file=_report),
+            )
+        )
+        return
     _run(
         lambda: _with_store(
             database_url,
@@ -296,6 +310,79 @@ def coverage_command(
         raise SystemExit(GAPS_EXIT_CODE)
 
 
+@click.group("export")
+def export() -> None:
+    """Write stored bars out in bulk."""
+
+
+@export.command("parquet")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--symbols", default=None, help="Comma-separated symbols (default: every symbol).")
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default=None, help="First day (UTC).")
+@click.option("--end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="Last day (UTC).")
+@click.option(
+    "--frequency",
+    type=click.Choice([member.value for member in Frequency], case_sensitive=False),
+    default=None,
+    help="Resample into periods of this unit (default: the stored bars).",
+)
+@click.option("--interval", type=click.IntRange(1, 100_000), default=None, help="Units per period.")
+@click.option(
+    "--adjustment",
+    type=click.Choice([member.value for member in Adjustment], case_sensitive=False),
+    default=Adjustment.RAW.value,
+    show_default=True,
+    help="Adjust past prices backward for stored splits and/or dividends.",
+)
+@database_url_option
+def export_parquet_command(
+    directory: Path,
+    symbols: str | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    frequency: str | None,
+    interval: int | None,
+    adjustment: str,
+    database_url: str | None,
+) -> None:
+    """Write a Hive-partitioned Parquet dataset: DIRECTORY/symbol=S/year=Y/bars.parquet."""
+    if interval is not None and frequency is None:
+        raise click.UsageError("--interval needs --frequency")
+    wanted = None if symbols is None else [s.strip().upper() for s in symbols.split(",") if s]
+    first = None if start is None else start.replace(tzinfo=dt.UTC)
+    last = None
+    if end is not None:  # the whole last day
+        last = end.replace(tzinfo=dt.UTC) + dt.timedelta(days=1, microseconds=-1)
+
+    async def run(store: Store) -> ExportResult:
+        total = sum(
+            info.bar_count
+            for info in await store.list_symbols()
+            if wanted is None or info.symbol in wanted
+        )
+        with row_progress(f"exporting to {directory}", total=total) as advance:
+            try:
+                return await export_parquet(
+                    store,
+                    directory,
+                    symbols=wanted,
+                    start=first,
+                    end=last,
+                    frequency=None if frequency is None else Frequency.parse(frequency),
+                    interval=interval or 1,
+                    adjustment=Adjustment.parse(adjustment),
+                    on_rows=advance,
+                )
+            except ValueError as error:
+                raise click.ClickException(str(error)) from error
+
+    result = _run(lambda: _with_store(database_url, run))
+    click.echo(
+        f"{directory}: {result.rows:,} rows of {result.symbols} symbol(s) in {result.files} "
+        f"file(s), {result.seconds:.2f} s, {result.rows / max(result.seconds, 1e-9):,.0f} rows/s"
+    )
+
+
 @click.group()
 def main() -> None:
     """findata storage commands (the full CLI is "findata", from findata-server)."""
@@ -305,3 +392,4 @@ main.add_command(db)
 main.add_command(ingest)
 main.add_command(exchanges_command)
 main.add_command(coverage_command)
+main.add_command(export)

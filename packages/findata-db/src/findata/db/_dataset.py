@@ -1,0 +1,197 @@
+"""Bulk export to, and re-import from, a Hive-partitioned Parquet dataset.
+
+``DIR/symbol=S/year=Y/bars.parquet``: the layout pandas, polars, DuckDB and Spark read as
+one table (the ``symbol`` and ``year`` columns come from the paths). Stored bars keep
+their kind in their time column, as ingestion expects it: ``date`` (local trading date)
+for daily bars, ``timestamp`` (UTC instant) for intraday bars. Each file carries the
+symbol's time zone and source in its schema metadata, so ``ingest parquet DIR`` restores
+the symbols exactly. With a frequency the rows are periods (``period_start``, as the API
+names them): an export for analysis, which ingestion does not take back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Final
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from findata.core import Adjustment, Frequency, adjust_bars, resample
+from findata.core.columns import PERIOD_START, SYMBOL, TIMESTAMP
+from findata.db._actions import ActionStore
+from findata.db._arrow import slice_time
+from findata.db._errors import IngestError
+from findata.db._ingest import IngestResult, write_raw
+from findata.db._readers import read_parquet
+from findata.db._types import BarKind, Store, SymbolInfo
+
+DATE: Final = "date"
+FILE_NAME: Final = "bars.parquet"
+TIMEZONE_KEY: Final = b"findata.timezone"
+SOURCE_KEY: Final = b"findata.source"
+_SYMBOL_PART: Final = re.compile(r"symbol=(?P<symbol>[^/\\]+)")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ExportResult:
+    """What an export wrote: rows, symbols, files and the seconds it took."""
+
+    rows: int
+    symbols: int
+    files: int
+    seconds: float
+
+
+async def export_parquet(
+    store: Store,
+    directory: str | Path,
+    *,
+    symbols: Sequence[str] | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    frequency: Frequency | None = None,
+    interval: int = 1,
+    adjustment: Adjustment = Adjustment.RAW,
+    on_rows: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Write the bars (or periods of ``interval`` x ``frequency``) of ``symbols`` (default:
+    all) between the UTC instants ``start`` and ``end`` as a Hive-partitioned dataset.
+
+    ``adjustment`` adjusts prices backward for the store's splits and/or dividends, over the
+    whole history, as the API's ``adjustment=`` does. Unknown symbols raise ``ValueError``
+    before anything is written; one symbol's bars are in memory at a time (two while one is
+    written and the next read).
+    """
+    started = time.perf_counter()
+    listed = {info.symbol: info for info in await store.list_symbols()}
+    wanted = sorted(listed) if symbols is None else sorted(set(symbols))
+    unknown = [symbol for symbol in wanted if symbol not in listed]
+    if unknown:
+        raise ValueError(f"unknown symbol(s): {', '.join(unknown)}")
+    root = Path(directory)
+    rows = files = 0
+    writing: asyncio.Future[tuple[int, int]] | None = None
+    # Pipelined: the next symbol is read while the previous one is written (in a thread).
+    for symbol in [*wanted, None]:
+        bars = None
+        if symbol is not None:
+            bars = await _read(store, listed[symbol], start, end, adjustment)
+        if writing is not None:
+            written, count = await writing
+            rows += written
+            files += count
+            if on_rows is not None:
+                on_rows(written)
+        if symbol is not None and bars is not None:
+            writing = asyncio.ensure_future(
+                asyncio.to_thread(_write_symbol, root, listed[symbol], bars, frequency, interval)
+            )
+    return ExportResult(rows, len(wanted), files, time.perf_counter() - started)
+
+
+async def _read(
+    store: Store,
+    info: SymbolInfo,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    adjustment: Adjustment,
+) -> pa.Table:
+    """The symbol's bars in the range; adjusted as part of its whole history when asked."""
+    if adjustment is Adjustment.RAW or not isinstance(store, ActionStore):
+        return await store.read_bars([info.symbol], start, end)
+    history = await store.read_bars([info.symbol])
+    splits = await store.read_splits([info.symbol])
+    dividends = await store.read_dividends([info.symbol])
+    adjusted, _ = await asyncio.to_thread(
+        adjust_bars, history, splits, dividends, adjustment, timezone=info.timezone
+    )
+    return slice_time(adjusted, start, end)
+
+
+def _write_symbol(
+    root: Path, info: SymbolInfo, bars: pa.Table, frequency: Frequency | None, interval: int
+) -> tuple[int, int]:
+    """One symbol's rows, one file per local year; the rows and files written."""
+    if bars.num_rows == 0:
+        return 0, 0
+    if frequency is not None:
+        periods = resample(bars, interval, frequency, timezone=info.timezone)
+        table = periods.select([PERIOD_START, *_VALUE_COLUMNS])
+        local = table[PERIOD_START]
+    else:
+        extra = [name for name in ("vwap", "trade_count") if name in bars.column_names]
+        instants = bars[TIMESTAMP]
+        local = instants.cast(pa.timestamp("us", tz=info.timezone))
+        if info.bar_kind is BarKind.DAILY:
+            dates = pc.cast(pc.local_timestamp(local), pa.date32())
+            table = pa.table({DATE: dates, **{n: bars[n] for n in (*_VALUE_COLUMNS, *extra)}})
+        else:
+            table = bars.select([TIMESTAMP, *_VALUE_COLUMNS, *extra])
+    years = pc.year(pc.local_timestamp(local) if pa.types.is_timestamp(local.type) else local)
+    metadata = {TIMEZONE_KEY: info.timezone.encode(), SOURCE_KEY: info.source.encode()}
+    table = table.replace_schema_metadata(metadata)
+    files = 0
+    for year in pc.unique(years).to_pylist():
+        part = table.filter(pc.equal(years, year))
+        folder = root / f"{SYMBOL}={info.symbol}" / f"year={year}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pq.write_table(part, folder / FILE_NAME)
+        files += 1
+    return table.num_rows, files
+
+
+_VALUE_COLUMNS: Final = ("open", "high", "low", "close", "volume")
+
+
+def dataset_files(directory: Path) -> list[Path]:
+    """The Parquet files of a dataset directory, in path order."""
+    return sorted(path for path in directory.rglob("*.parquet") if path.is_file())
+
+
+async def ingest_parquet_dataset(
+    store: Store,
+    directory: str | Path,
+    *,
+    on_file: Callable[[IngestResult], None] | None = None,
+) -> list[IngestResult]:
+    """Ingest a dataset written by :func:`export_parquet` (or any Hive-partitioned one with
+    ``symbol=`` folders): the symbol from the path, time zone and source from the file."""
+    root = Path(directory)
+    files = dataset_files(root)
+    if not files:
+        raise IngestError(root, 0, "no Parquet files in this directory")
+    results = []
+    for path in files:
+        started = time.perf_counter()
+        raw = await asyncio.to_thread(read_parquet, path)
+        metadata = pq.read_schema(path).metadata or {}
+        match = _SYMBOL_PART.search(path.relative_to(root).as_posix())
+        symbol = None if SYMBOL in raw.table.column_names or match is None else match["symbol"]
+        timezone = metadata.get(TIMEZONE_KEY, b"").decode() or None
+        source = metadata.get(SOURCE_KEY, b"").decode() or f"parquet:{path.name}"
+        raw = dataclasses.replace(raw, table=_without_partitions(raw.table))
+        rows, symbols = await write_raw(store, raw, symbol=symbol, timezone=timezone, source=source)
+        result = IngestResult(str(path), rows, symbols, time.perf_counter() - started)
+        if on_file is not None:
+            on_file(result)
+        results.append(result)
+    return results
+
+
+def _without_partitions(table: pa.Table) -> pa.Table:
+    """Partition columns some writers also keep in the files (``year``) are not bar data."""
+    return table.drop_columns([name for name in ("year",) if name in table.column_names])
+
+
+def is_dataset(paths: Iterable[Path]) -> bool:
+    """One directory given: a dataset, not a list of files."""
+    given = list(paths)
+    return len(given) == 1 and given[0].is_dir()
