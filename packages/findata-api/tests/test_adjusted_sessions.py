@@ -1,4 +1,5 @@
-"""`adjustment=` and `session=` together: both bar transforms apply, adjustment first.
+"""`adjustment=` and `session=` together: both bar transforms apply, adjustment first,
+on the single- and the multi-symbol endpoints.
 
 Hand-worked (New York minute bars, a 1-for-2 split ex 2024-06-05: earlier prices x 0.5,
 volumes x 2):
@@ -70,14 +71,18 @@ async def test_given_a_split_and_extended_hours_when_both_transforms_are_asked_t
         regular = await client.get("/stocks/time-series/MSPL?adjustment=split&session=regular")
         every = await client.get("/stocks/time-series/MSPL?adjustment=split&session=all")
         plain = await client.get("/stocks/time-series/MSPL?session=regular")
+        many = await client.get("/stocks/bars?symbols=MSPL&adjustment=split&session=regular")
         regular_rows = await regular.get_json()
         every_rows = await every.get_json()
         plain_rows = await plain.get_json()
+        many_rows = await many.get_json()
 
     # THEN regular keeps the 10:00 bars, adjusted before the ex-date, unchanged on it
     assert regular.status_code == every.status_code == plain.status_code == 200
     assert [(row["close"], row["volume"]) for row in regular_rows] == [(51.0, 20), (62.0, 30)]
     # THEN without the session filter every bar is there, the first day's adjusted
     assert [row["close"] for row in every_rows] == [50.0, 51.0, 52.0, 60.0, 62.0, 64.0]
+    # THEN the multi-symbol endpoint applies both transforms alike
+    assert [(row["close"], row["volume"]) for row in many_rows] == [(51.0, 20), (62.0, 30)]
     # THEN the session filter alone leaves prices as traded
     assert [row["close"] for row in plain_rows] == [102.0, 62.0]
