@@ -327,6 +327,9 @@ def check_install(
                 "--python",
                 interpreter,
                 "--no-index",
+                # Our wheels keep their version between builds: uv's cache would hand back an
+                # earlier build of the same file name (a stale findata-db under findata-server).
+                "--no-cache",
                 "--find-links",
                 dist,
                 wheel.wheel.resolve(),
