@@ -62,6 +62,7 @@ class SlowClient:
     def __init__(self, app: Quart, path: str, query: str) -> None:
         self.start: dict[str, Any] = {}
         self._requested = False
+        self._complete = asyncio.Event()
         self._messages: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1)
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
@@ -72,8 +73,9 @@ class SlowClient:
         self.task = asyncio.ensure_future(app(scope, self._receive, self._send))  # type: ignore[arg-type]
 
     async def _receive(self) -> dict[str, Any]:
-        if self._requested:  # the client stays connected: nothing more to say
-            await asyncio.Event().wait()
+        if self._requested:  # connected until the whole answer came, then gone (as a
+            await self._complete.wait()  # browser closes a finished response's stream)
+            return {"type": "http.disconnect"}
         self._requested = True
         return {"type": "http.request", "body": b"", "more_body": False}
 
@@ -93,7 +95,8 @@ class SlowClient:
         while more:
             body, more = await self.next_body()
             parts.append(body)
-        await self.task
+        self._complete.set()
+        await asyncio.wait_for(self.task, timeout=30)  # a hang fails, not blocks, the suite
         return b"".join(parts)
 
 
