@@ -289,9 +289,7 @@ def serve(module_dir: Path) -> Iterator[ServerFactory]:
 
     yield factory
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        server.stop()  # SIGTERM first: a SIGKILLed parent leaves its workers running
 
 
 @pytest.fixture(scope="session")

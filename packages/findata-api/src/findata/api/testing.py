@@ -157,13 +157,15 @@ class ServedProcess:
         return self.log.read_text(errors="replace")[-5000:]
 
     def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, wait (SIGKILL after ``timeout`` s); the exit status."""
+        """SIGTERM, wait (after ``timeout`` s, SIGKILL to the whole process group: a killed
+        Hypercorn parent would leave its worker processes running); the exit status."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             return self.process.wait()
 
 
@@ -205,6 +207,7 @@ def serve_process(
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stop() can end the workers too
         )
     served = ServedProcess(process, port, log)
     deadline = time.monotonic() + ready_timeout
