@@ -8,13 +8,11 @@ embedded DuckDB store and PostgreSQL (``FINDATA_TEST_DATABASE_URL``).
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import os
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -23,7 +21,7 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from findata.api import create_app
-from findata.api.testing import MemoryStore
+from findata.api.testing import MemoryStore, run_sync, seed_database
 from findata.core import BAR_SCHEMA
 from findata.db import BarKind, Store, open_store, redact_url
 
@@ -128,27 +126,11 @@ async def redis_url() -> str:
     return REDIS_URL
 
 
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to completion from sync code, even inside a running event loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, work).result()
-
-
-async def _seed_url(url: str) -> None:
-    seeded = open_store(url)
-    await seeded.connect()
-    try:
-        await seeded.migrate()
-        await seed(seeded)
-    finally:
-        await seeded.disconnect()
-
-
 @pytest.fixture(scope="session")
 def duckdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A DuckDB file seeded once per session; the API tests only read it."""
     url = f"duckdb://{tmp_path_factory.mktemp('duckdb') / 'api.duckdb'}"
-    run_sync(_seed_url(url))
+    run_sync(seed_database(url, seed))
     return url
 
 
@@ -183,7 +165,7 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"SKIPPING POSTGRES API TESTS -- {message}")
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     try:
-        run_sync(_seed_url(url))
+        run_sync(seed_database(url, seed))
         yield url
     finally:
         run_sync(drop())

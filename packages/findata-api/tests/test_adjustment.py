@@ -15,13 +15,11 @@ NOBAR actions, no bars.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import io
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import numpy as np
@@ -32,6 +30,7 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from findata.api import create_app
+from findata.api.testing import run_sync
 from findata.core.actions import DIVIDENDS_SCHEMA, SPLITS_SCHEMA
 from findata.db import ActionStore, BarKind, Store, open_store
 
@@ -54,12 +53,6 @@ def bars_table(rows: list[tuple[str, str, float, float, float, float, int]]) -> 
             "volume": pa.array([row[6] for row in rows], pa.int64()),
         }
     )
-
-
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine from a sync fixture, even inside a running event loop."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, work).result()
 
 
 SPLT = [

@@ -15,14 +15,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import datetime as dt
 import os
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterator
+from typing import TypeVar
 
 import pyarrow as pa
 import pytest
@@ -30,7 +28,7 @@ from quart import Quart
 from quart.testing import QuartClient
 
 from findata.api import create_app
-from findata.api.testing import MemoryStore
+from findata.api.testing import MemoryStore, run_sync, seed_database
 from findata.core import BAR_SCHEMA
 from findata.db import BarKind, Store, open_store, redact_url
 
@@ -125,25 +123,10 @@ async def seed(store: Store) -> None:
     )
 
 
-def run_sync(work: Coroutine[Any, Any, T]) -> T:
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, work).result()
-
-
-async def _seed_url(url: str) -> None:
-    seeded = open_store(url)
-    await seeded.connect()
-    try:
-        await seeded.migrate()
-        await seed(seeded)
-    finally:
-        await seeded.disconnect()
-
-
 @pytest.fixture(scope="session")
 def calendar_duckdb_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"duckdb://{tmp_path_factory.mktemp('calendars') / 'calendars.duckdb'}"
-    run_sync(_seed_url(url))
+    run_sync(seed_database(url, seed))
     return url
 
 
@@ -170,7 +153,7 @@ def calendar_postgres_url() -> Iterator[str]:
         pytest.skip(f"SKIPPING POSTGRES CALENDAR TESTS -- {message}")
     url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        run_sync(_seed_url(url))
+        run_sync(seed_database(url, seed))
         yield url
     finally:
         run_sync(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -3,11 +3,14 @@
 ``MemoryStore`` follows the ``findata.db.Store`` contract (upserts, data version, symbol
 metadata) and can simulate an outage (``available = False``) to exercise the 503 path:
 inject it with ``create_app(store=MemoryStore())``. ``serve_process`` starts the service
-as its users run it, for tests of real clients (findata-client, a browser).
+as its users run it, for tests of real clients (findata-client, a browser); ``run_sync`` and
+``seed_database`` prepare stores from sync fixtures.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime as dt
@@ -18,8 +21,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,9 +31,16 @@ import pyarrow.compute as pc
 from findata.core import BAR_SCHEMA, DEFAULT_TIMEZONE
 from findata.core.calendars import DEFAULT_EXCHANGE
 from findata.core.columns import SYMBOL, TIMESTAMP
-from findata.db import BarKind, StoreUnavailableError, SymbolInfo
+from findata.db import BarKind, Store, StoreUnavailableError, SymbolInfo, open_store
 
-__all__ = ["MemoryStore", "ServedProcess", "free_port", "serve_process"]
+__all__ = [
+    "MemoryStore",
+    "ServedProcess",
+    "free_port",
+    "run_sync",
+    "seed_database",
+    "serve_process",
+]
 
 
 class MemoryStore:
@@ -225,3 +236,24 @@ def serve_process(
         time.sleep(0.1)
     served.stop()
     raise RuntimeError(f"findata serve did not answer within {ready_timeout} s:\n{served.output()}")
+
+
+_T = TypeVar("_T")
+
+
+def run_sync(work: Coroutine[Any, Any, _T]) -> _T:
+    """Run a coroutine to completion from sync code (fixtures), even inside a running
+    event loop: it gets a loop of its own in a worker thread."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, work).result()
+
+
+async def seed_database(url: str, seed: Callable[[Store], Awaitable[object]]) -> None:
+    """Open the store at ``url``, migrate it, run ``seed`` on it, and close it."""
+    store = open_store(url)
+    await store.connect()
+    try:
+        await store.migrate()
+        await seed(store)
+    finally:
+        await store.disconnect()
