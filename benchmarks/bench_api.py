@@ -125,10 +125,9 @@ async def load_findata(url: str, daily: pa.Table, minutes: pa.Table) -> None:
 
 
 def adjustment_cost(port: int, store: str) -> None:
-    """Raw, then ``adjustment=all``, weekly from the minute bars on one server (cache off),
-    each request sequential; the ratio of the medians is the adjustment's cost."""
-    raw = sequential_latency(port, WEEKLY_MINUTES)
-    adjusted = sequential_latency(port, WEEKLY_ADJUSTED)
+    """Raw and ``adjustment=all`` weekly from the minute bars on one server (cache off),
+    sequential requests in turns; the ratio of the medians is the adjustment's cost."""
+    raw, adjusted = sequential_latencies(port, [WEEKLY_MINUTES, WEEKLY_ADJUSTED], 60)
     report(f"findata  weekly from minute bars, raw, {store}, cache off", raw)
     report(f"findata  weekly from minute bars, adjustment=all, {store}, cache off", adjusted)
     print(f"{'':<58} adjustment=all / raw = {adjusted['median'] / raw['median']:.2f}x", flush=True)
@@ -270,18 +269,28 @@ def wrk(
 
 def sequential_latency(port: int, path: str, requests: int = 40) -> dict[str, float]:
     """Median and p90 wall time (ms) of sequential keep-alive requests."""
+    return sequential_latencies(port, [path], requests)[0]
+
+
+def sequential_latencies(port: int, paths: list[str], requests: int = 40) -> list[dict[str, float]]:
+    """:func:`sequential_latency` of each path, their requests taken in turns on one
+    connection, so that a change of load during the run weighs on each alike."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    times = []
+    times: list[list[float]] = [[] for _ in paths]
     for _ in range(requests + 3):
-        started = time.perf_counter()
-        connection.request("GET", path)
-        response = connection.getresponse()
-        response.read()
-        assert response.status == 200, response.status
-        times.append((time.perf_counter() - started) * 1000)
+        for path, taken in zip(paths, times, strict=True):
+            started = time.perf_counter()
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            taken.append((time.perf_counter() - started) * 1000)
     connection.close()
-    times = sorted(times[3:])  # the first requests warm the store's own caches
-    return {"median": statistics.median(times), "p90": times[int(len(times) * 0.9) - 1]}
+    results = []
+    for taken in times:
+        kept = sorted(taken[3:])  # the first requests warm the store's own caches
+        results.append({"median": statistics.median(kept), "p90": kept[int(len(kept) * 0.9) - 1]})
+    return results
 
 
 BASELINE_LOCK = HERE / "baseline_flask" / "requirements.txt"

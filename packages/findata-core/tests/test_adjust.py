@@ -28,6 +28,7 @@ from findata.core import (
     adjust_bars,
     compute_indicator,
     resample,
+    resample_adjusted,
 )
 
 MakeBars = Callable[..., pa.Table]
@@ -468,6 +469,30 @@ def test_given_unordered_bars_when_adjusting_then_the_row_is_named(make_bars: Ma
     assert (caught.value.row, caught.value.column) == (1, "timestamp")
 
 
+def test_given_a_second_symbol_out_of_order_when_adjusting_then_its_row_is_named(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN ABC's week in order, then XYZ starting earlier (allowed) but stepping back
+    xyz = [("XYZ", *row[1:]) for row in (WEEK_ROWS[0], WEEK_ROWS[2], WEEK_ROWS[1])]
+    bars = make_bars([*WEEK_ROWS, *xyz])
+    # WHEN / THEN the step back inside XYZ is named, not XYZ's first row
+    with pytest.raises(InvalidBarsError, match="'XYZ' at row 7") as caught:
+        adjust_bars(bars, WEEK_SPLITS, None, "split")
+    assert (caught.value.row, caught.value.column) == (7, "timestamp")
+
+
+def test_given_symbols_of_one_width_when_adjusting_then_each_gets_only_its_own_actions(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN ABC and ABD, of the same width, and a split of ABC only
+    abd = [("ABD", *row[1:]) for row in WEEK_ROWS]
+    # WHEN
+    adjusted, _ = adjust_bars(make_bars([*WEEK_ROWS, *abd]), WEEK_SPLITS, None, "split")
+    # THEN ABC's Monday halves, ABD's stays
+    assert _column(adjusted, "close")[0] == 50.0
+    assert _column(adjusted, "close")[5] == 100.0
+
+
 def test_given_a_symbol_split_in_two_runs_when_adjusting_then_the_row_is_named(
     make_bars: MakeBars,
 ) -> None:
@@ -511,6 +536,34 @@ def test_given_a_volume_too_large_once_adjusted_when_adjusting_then_the_row_is_n
     with pytest.raises(InvalidBarsError, match="exceeds int64") as caught:
         adjust_bars(make_bars(rows), splits, None, "split")
     assert (caught.value.row, caught.value.column) == (1, "volume")
+
+
+def test_given_a_fractional_split_too_large_once_adjusted_when_adjusting_then_the_row_is_named(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN a 2-for-3e12 split (a fractional volume multiplier) after a bar of 10**7 shares
+    rows = [WEEK_ROWS[0], (*WEEK_ROWS[1][:6], 10**7), *WEEK_ROWS[2:]]
+    splits = _splits(("ABC", WEEK[2], 2.0, 3e12))
+    # WHEN / THEN
+    with pytest.raises(InvalidBarsError, match=r"row 1 adjusted for splits \(1.5e\+19\)"):
+        adjust_bars(make_bars(rows), splits, None, "split")
+
+
+def test_given_a_checked_split_table_then_a_bad_one_when_adjusting_then_the_bad_one_fails(
+    make_bars: MakeBars,
+) -> None:
+    # GIVEN a split table used twice (checked once, remembered), then freed
+    bars = make_bars(WEEK_ROWS)
+    good = _splits(("ABC", WEEK[2], 1.0, 2.0))
+    first, _ = adjust_bars(bars, good, None, "split")
+    again, _ = adjust_bars(bars, good, None, "split")
+    del good
+    # WHEN a new table with a bad ratio comes (it may even get the freed table's id)
+    bad = _splits(("ABC", WEEK[2], 1.0, -2.0))
+    # THEN the remembered check does not stand in for it
+    assert again.equals(first)
+    with pytest.raises(InvalidBarsError, match="split_to must be a positive"):
+        adjust_bars(bars, bad, None, "split")
 
 
 def test_given_a_bad_split_when_adjusting_then_the_split_is_named(make_bars: MakeBars) -> None:
@@ -798,3 +851,34 @@ def test_adjust_bars_matches_the_per_row_reference(
         (entry.symbol, entry.ex_date, entry.reason.value) for entry in report.skipped_dividends
     } == skipped
     assert len(report.skipped_dividends) == len(skipped)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    case=adjustment_cases(),
+    adjustment=st.sampled_from([a.value for a in Adjustment]),
+    frequency=st.sampled_from(["Hourly", "Daily", "Weekly", "Monthly", "Quarterly", "Annual"]),
+    interval=st.integers(1, 3),
+)
+def test_resample_adjusted_equals_resampling_the_adjusted_bars(
+    case: tuple[pa.Table, list[Action], list[Action], str],
+    adjustment: str,
+    frequency: str,
+    interval: int,
+) -> None:
+    # GIVEN
+    bars, splits, dividends, zone = case
+    split_table = pa.Table.from_pylist(splits, schema=SPLIT_ROWS) if splits else None
+    dividend_table = pa.Table.from_pylist(dividends, schema=DIVIDEND_ROWS) if dividends else None
+    adjusted, expected_report = adjust_bars(
+        bars, split_table, dividend_table, adjustment, timezone=zone
+    )
+    # WHEN
+    periods, report = resample_adjusted(
+        bars, split_table, dividend_table, adjustment, interval, frequency, timezone=zone
+    )
+    # THEN value for value, not merely close
+    expected = resample(adjusted, interval, frequency, timezone=zone)
+    assert periods.schema == expected.schema
+    assert periods.to_pylist() == expected.to_pylist()
+    assert report == expected_report

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Final, Protocol
+from typing import Final, Protocol, runtime_checkable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,6 +50,16 @@ class BarTransform(Protocol):
     def key(self) -> Hashable: ...
 
     async def __call__(self, bars: pa.Table, info: SymbolInfo) -> pa.Table: ...
+
+
+@runtime_checkable
+class ResamplingTransform(BarTransform, Protocol):
+    """A bar transform that can also resample stored bars as if transformed first, in
+    fewer steps than transforming every bar (the adjustment: ADR 0081)."""
+
+    async def resample(
+        self, bars: pa.Table, info: SymbolInfo, interval: int, frequency: Frequency
+    ) -> pa.Table: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -144,11 +154,15 @@ class SeriesService:
             )
 
         async def compute() -> pa.Table:
-            bars = await self.bars(info)
-            # CPU work on a whole history: off the event loop, which keeps serving.
-            periods = await asyncio.to_thread(
-                resample, bars, interval, frequency, timezone=info.timezone
-            )
+            if len(self._transforms) == 1 and isinstance(self._transforms[0], ResamplingTransform):
+                stored = await self._state.store.read_bars(info.symbol, None, None)
+                periods = await self._transforms[0].resample(stored, info, interval, frequency)
+            else:
+                bars = await self.bars(info)
+                # CPU work on a whole history: off the event loop, which keeps serving.
+                periods = await asyncio.to_thread(
+                    resample, bars, interval, frequency, timezone=info.timezone
+                )
             _check_calendar(periods, interval)
             return periods.select([SYMBOL, PERIOD_START, *ROW_COLUMNS])
 

@@ -15,6 +15,7 @@ from findata.core import actions, calendars, columns
 from findata.core._action_tables import validate_actions, validate_dividends, validate_splits
 from findata.core._adjust import adjust_bars
 from findata.core._adjust_report import AdjustmentReport, SkippedDividend, SkipReason
+from findata.core._adjust_resample import resample_adjusted
 from findata.core._bar_checks import check_bar_values
 from findata.core._errors import FindataError, InvalidBarsError, InvalidParameterError
 from findata.core._indicators import INDICATORS, IndicatorSpec, ParameterSpec, compute_indicator
@@ -88,6 +89,7 @@ __all__ = [
     "period_starts",
     "regular_session_mask",
     "resample",
+    "resample_adjusted",
     "resampled_schema",
     "rsi",
     "sma",

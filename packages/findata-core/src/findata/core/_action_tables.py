@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from findata.core._errors import InvalidBarsError
+from findata.core._remember import PerTable
 from findata.core.actions import (
     ACTION,
     CASH_AMOUNT,
@@ -132,6 +133,13 @@ def check_dividends(dividends: pa.Table) -> CheckedActions:
         fields.append(_REFERENCE_FIELD)
         amounts = (CASH_AMOUNT, REFERENCE_CLOSE)
     return _check(dividends, fields, ActionKind.DIVIDEND, amounts)
+
+
+checked_splits: Final = PerTable(check_splits)
+""":func:`check_splits`, remembered per table object (a symbol's actions come from the
+API's cache as the same tables until the data changes)."""
+checked_dividends: Final = PerTable(check_dividends)
+""":func:`check_dividends`, remembered per table object."""
 
 
 def validate_actions(actions: pa.Table) -> tuple[pa.Table, pa.Table]:

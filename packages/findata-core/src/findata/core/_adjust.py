@@ -5,13 +5,15 @@ date, so it is constant between two consecutive ex-dates. For each symbol, the r
 before an ex-date are found by one binary search of the instant that date begins in the
 exchange's time zone; the factor of each run of rows between two ex-dates is a
 cumulative product taken from the last action back (``numpy.multiply.accumulate``); and
-each column is multiplied run by run by a scalar, into memory of Arrow's pool. No work
-is done per row but the multiplications themselves
+each column is multiplied run by run by a scalar, in one compiled pass
+(:mod:`findata.core._loops`) into memory of Arrow's pool. No work is done per row but
+the multiplications themselves
 (docs/decisions/0070-adjustment-factors-per-run-of-rows.md).
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Final
@@ -21,21 +23,18 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.core._action_tables import CheckedActions, check_dividends, check_splits
+from findata.core._action_tables import CheckedActions, checked_dividends, checked_splits
 from findata.core._adjust_report import AdjustmentReport, SkippedDividend, SkipReason
+from findata.core._bar_blocks import Series, values_of
 from findata.core._errors import InvalidBarsError
+from findata.core._kernels import compiled_loops
+from findata.core._remember import PerTable
 from findata.core._timezones import MICROS_PER_DAY, OffsetTable, offset_table, zone_info
 from findata.core._types import DEFAULT_TIMEZONE
 from findata.core.actions import CASH_AMOUNT, REFERENCE_CLOSE, SPLIT_FROM, SPLIT_TO, Adjustment
 from findata.core.columns import (
     CLOSE,
-    PERIOD_START,
     PRICE_COLUMNS,
-    REQUIRED_BAR_COLUMNS,
-    SYMBOL,
-    TIMESTAMP,
-    TRADE_COUNT,
-    UTC_TIMESTAMP,
     VOLUME,
     VWAP,
 )
@@ -45,15 +44,6 @@ I64 = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]
 
 _EPOCH: Final = date(1970, 1, 1)
-_INT64_LIMIT: Final = 2.0**63
-_BAR_TYPES: Final = {
-    SYMBOL: pa.string(),
-    TIMESTAMP: UTC_TIMESTAMP,
-    **dict.fromkeys(PRICE_COLUMNS, pa.float64()),
-    VOLUME: pa.int64(),
-    VWAP: pa.float64(),
-    TRADE_COUNT: pa.int64(),
-}
 
 
 def adjust_bars(
@@ -96,19 +86,83 @@ def adjust_bars(
 
     Returns the adjusted table, in the schema and order of ``bars``, and the report.
     """
+    plan, report = plan_adjustment(bars, splits, dividends, adjustment, timezone=timezone)
+    return (bars if plan is None else plan.apply()), report
+
+
+def plan_adjustment(
+    bars: pa.Table,
+    splits: pa.Table | None,
+    dividends: pa.Table | None,
+    adjustment: Adjustment | str,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> tuple[AdjustmentPlan | None, AdjustmentReport]:
+    """What :func:`adjust_bars` multiplies each run of rows by, without multiplying yet
+    (``None``: nothing to apply). Checks and runs are remembered per table objects."""
     adjustment = Adjustment.parse(adjustment)
     zone_info(timezone)
-    split_actions = check_splits(splits) if adjustment.splits and splits is not None else None
+    split_actions = checked_splits(splits) if adjustment.splits and splits is not None else None
     dividend_actions = (
-        check_dividends(dividends) if adjustment.dividends and dividends is not None else None
+        checked_dividends(dividends) if adjustment.dividends and dividends is not None else None
     )
     if _none(split_actions) and _none(dividend_actions):  # nothing to apply, in any order
         if not isinstance(bars, pa.Table):
             raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
-        return bars, AdjustmentReport(adjustment)
-    series = _Series.of(bars)
+        return None, AdjustmentReport(adjustment)
+    series = Series.of(bars)
     if series.rows == 0:
-        return bars, AdjustmentReport(adjustment)
+        return None, AdjustmentReport(adjustment)
+    used = (splits if split_actions else None, dividends if dividend_actions else None)
+    remembered = _runs_of(bars)
+    key = (_identity(used[0]), _identity(used[1]), timezone)
+    found = remembered.get(key)
+    if found is not None and all(
+        (ref() if ref is not None else None) is table
+        for ref, table in zip(found[0], used, strict=True)
+    ):
+        runs = found[1]
+    else:
+        runs = _find_runs(series, split_actions, dividend_actions, timezone)
+        if len(remembered) >= _REMEMBERED_RUNS:
+            remembered.clear()
+        refs = tuple(None if table is None else weakref.ref(table) for table in used)
+        remembered[key] = (refs, runs)
+    return AdjustmentPlan(series, runs), AdjustmentReport(adjustment, runs.skipped)
+
+
+def _identity(table: pa.Table | None) -> int | None:
+    return None if table is None else id(table)
+
+
+@dataclass(frozen=True, slots=True)
+class _RunFactors:
+    """Each run's first row, price factor and volume multiplier, and what was skipped."""
+
+    starts: I64
+    prices: F64
+    volumes: F64
+    skipped: tuple[SkippedDividend, ...]
+    dates_are_monotonic: bool
+
+
+_REMEMBERED_RUNS: Final = 16
+"""Per bars table, the runs of this many (actions, time zone) pairs at most."""
+_RememberedRuns = dict[
+    tuple[int | None, int | None, str],
+    tuple[tuple["weakref.ref[pa.Table] | None", ...], _RunFactors],
+]
+_runs_of: Final[PerTable[_RememberedRuns]] = PerTable(lambda _: {})
+"""Per bars table, its runs per (splits, dividends, time zone): the API adjusts the same
+cached series for the same cached actions until the data changes."""
+
+
+def _find_runs(
+    series: Series,
+    split_actions: CheckedActions | None,
+    dividend_actions: CheckedActions | None,
+    timezone: str,
+) -> _RunFactors:
     zone = offset_table(
         timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
     )
@@ -116,142 +170,18 @@ def adjust_bars(
     dividends_of = _Matched.of(dividend_actions, series)
     if zone.dates_are_monotonic:
         _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
-    runs = _Runs(series, zone, _values(bars.column(CLOSE)) if dividends_of else _NO_CLOSES)
+    closes = values_of(series.table.column(CLOSE)) if dividends_of else _NO_CLOSES
+    runs = _Runs(series, zone, closes)
     for block in range(len(series.starts)):
         runs.add_block(block, splits_of, dividends_of)
     skipped = sorted(runs.skipped, key=lambda entry: (entry.symbol, entry.ex_date))
-    return runs.apply(), AdjustmentReport(adjustment, tuple(skipped))
+    return _RunFactors(
+        *runs.factors(), skipped=tuple(skipped), dates_are_monotonic=zone.dates_are_monotonic
+    )
 
 
 def _none(actions: CheckedActions | None) -> bool:
     return actions is None or len(actions.days) == 0
-
-
-def _values(column: pa.ChunkedArray) -> npt.NDArray[Any]:
-    """A null-free column as numpy, without a copy when it is one chunk."""
-    chunk = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-    values: npt.NDArray[Any] = chunk.to_numpy()
-    return values
-
-
-_FEW_BLOCKS: Final = 64
-"""Up to this many symbols, their names are read one by one rather than by a take."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Series:
-    """Checked bars: each symbol's block of rows and the UTC microseconds of every row."""
-
-    table: pa.Table
-    times: I64
-    starts: Index
-    ends: Index
-    names: list[str]
-
-    @property
-    def rows(self) -> int:
-        return len(self.times)
-
-    @classmethod
-    def of(cls, bars: pa.Table) -> _Series:
-        if not isinstance(bars, pa.Table):
-            raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
-        schema = bars.schema
-        if schema.get_field_index(TIMESTAMP) < 0 and schema.get_field_index(PERIOD_START) >= 0:
-            raise InvalidBarsError(
-                "adjust raw bars (timestamp), then resample them: a bucket spanning an "
-                "ex-date cannot be adjusted as a whole",
-                column=PERIOD_START,
-            )
-        types = dict(zip(schema.names, schema.types, strict=True))
-        for name, kind in _BAR_TYPES.items():
-            if name not in types:
-                if name in REQUIRED_BAR_COLUMNS:
-                    raise InvalidBarsError(f"missing column {name!r}", column=name)
-                continue
-            if types[name] != kind:
-                raise InvalidBarsError(
-                    f"column {name!r} has type {types[name]}, not {kind}: "
-                    "pass the bars through validate_bars first",
-                    column=name,
-                )
-            column = bars.column(name)
-            if column.null_count and name != VWAP:
-                row = int(np.argmax(_values(pc.is_null(column))))
-                raise InvalidBarsError(
-                    f"column {name!r} is null at row {row}", row=row, column=name
-                )
-        if bars.num_rows == 0:
-            empty = np.empty(0, dtype=np.intp)
-            return cls(bars, np.empty(0, dtype=np.int64), empty, empty, [])
-        symbols = bars.column(SYMBOL)
-        symbols = symbols.chunk(0) if symbols.num_chunks == 1 else symbols.combine_chunks()
-        starts = _symbol_starts(symbols)
-        if len(starts) <= _FEW_BLOCKS:
-            names = [symbols[start].as_py() for start in starts.tolist()]
-        else:
-            names = symbols.take(pa.array(starts)).to_pylist()
-        _check_contiguous(names, starts)
-        times = _values(bars.column(TIMESTAMP)).view(np.int64)
-        _check_increasing(times, starts, names)
-        ends = np.append(starts[1:], len(times)).astype(np.intp)
-        return cls(bars, times, starts, ends, names)
-
-
-def _symbol_starts(symbols: pa.StringArray) -> Index:
-    """First row of each run of equal symbols. When every row holds the first row's
-    symbol (one symbol, as the API reads them) the string offsets and two comparisons of
-    the string bytes with themselves shifted by one symbol prove it; else Arrow compares
-    the rows."""
-    rows = len(symbols)
-    first = symbols[0].as_py().encode()
-    width = len(first)
-    offsets = np.frombuffer(
-        symbols.buffers()[1], np.int32, count=rows + 1, offset=symbols.offset * 4
-    )
-    if ((offsets[1:] - offsets[:-1]) == width).all():
-        base = int(offsets[0])
-        data = symbols.buffers()[2]
-        if width == 0 or (
-            data.slice(base, width).equals(pa.py_buffer(first))
-            and data.slice(base + width, width * (rows - 1)).equals(
-                data.slice(base, width * (rows - 1))
-            )
-        ):
-            return np.zeros(1, dtype=np.intp)
-    changed = pc.indices_nonzero(pc.not_equal(symbols[1:], symbols[:-1]))
-    return np.concatenate(([0], changed.to_numpy() + 1)).astype(np.intp)
-
-
-def _check_contiguous(names: list[str], starts: Index) -> None:
-    if len(set(names)) == len(names):
-        return
-    seen: set[str] = set()
-    for name, start in zip(names, starts.tolist(), strict=True):
-        if name in seen:
-            raise InvalidBarsError(
-                f"rows of symbol {name!r} resume at row {start}: each symbol's rows must be "
-                "together (validate_bars orders them)",
-                row=start,
-                column=SYMBOL,
-            )
-        seen.add(name)
-
-
-def _check_increasing(times: I64, starts: Index, names: list[str]) -> None:
-    steps_back = np.flatnonzero(times[1:] <= times[:-1]) + 1
-    if len(steps_back) == 0:
-        return
-    bad = steps_back[~np.isin(steps_back, starts)]  # a new symbol may start earlier
-    if len(bad):
-        row = int(bad[0])
-        name = names[int(np.searchsorted(starts, row, side="right")) - 1]
-        raise InvalidBarsError(
-            f"timestamp not after the previous row's for symbol {name!r} at row {row}: "
-            "rows of a symbol must have strictly increasing timestamps",
-            row=row,
-            column=TIMESTAMP,
-        )
 
 
 @dataclass(slots=True)
@@ -270,7 +200,7 @@ class _Matched:
     by :meth:`locate` where dates never step back."""
 
     @classmethod
-    def of(cls, actions: CheckedActions | None, series: _Series) -> _Matched | None:
+    def of(cls, actions: CheckedActions | None, series: Series) -> _Matched | None:
         if actions is None or len(actions.days) == 0:
             return None
         blocks = {name: block for block, name in enumerate(series.names)}
@@ -310,7 +240,7 @@ class _Runs:
     block: a run begins at each symbol's first row and at its first row on or after each
     ex-date."""
 
-    def __init__(self, series: _Series, zone: OffsetTable, closes: F64) -> None:
+    def __init__(self, series: Series, zone: OffsetTable, closes: F64) -> None:
         self.series = series
         self.zone = zone
         self.closes = closes
@@ -422,33 +352,61 @@ class _Runs:
                 )
             )
 
-    def apply(self) -> pa.Table:
-        """The bars with every price multiplied by its run's factor and volumes by its
-        run's multiplier; columns whose factors are all 1 are kept as they are."""
-        series = self.series
+    def factors(self) -> tuple[I64, F64, F64]:
+        """Each run's first row, price factor and volume multiplier, every block's."""
         starts = self.starts[0] if len(self.starts) == 1 else np.concatenate(self.starts)
         prices = self.prices[0] if len(self.prices) == 1 else np.concatenate(self.prices)
         volumes = self.volumes[0] if len(self.volumes) == 1 else np.concatenate(self.volumes)
-        lengths = np.diff(starts, append=series.rows)
+        return starts.astype(np.int64, copy=False), prices, volumes
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustmentPlan:
+    """Checked bars and the factor of each run of their rows: what adjusting multiplies."""
+
+    series: Series
+    runs: _RunFactors
+
+    def apply(self) -> pa.Table:
+        """The bars with every price multiplied by its run's factor and volumes by its
+        run's multiplier, one compiled pass per column; columns whose factors are all 1
+        are kept as they are."""
+        series, runs = self.series, self.runs
+        loops = compiled_loops()
         table = series.table
         columns = table.columns
         names = table.schema.names
-        if (prices != 1.0).any():
-            factors = np.repeat(prices, lengths)
+        if (runs.prices != 1.0).any():
             for index, name in enumerate(names):
                 if name not in _PRICES:
                     continue
                 if not columns[index].null_count:
                     result, values = _output(pa.float64(), series.rows)
-                    np.multiply(_values(columns[index]), factors, out=values)
+                    loops.scale_runs(values_of(columns[index]), values, runs.starts, runs.prices)
                     columns[index] = result
                 else:  # vwap with nulls: keep them
-                    columns[index] = pc.multiply(columns[index], pa.array(factors))
-            del factors  # let the volume's multipliers reuse its memory
-        if (volumes != 1.0).any():
-            index = names.index(VOLUME)
-            columns[index] = _adjusted_volume(_values(columns[index]), volumes, lengths)
+                    columns[index] = pc.multiply(columns[index], pa.array(self.row_factors()))
+        volume = self.adjusted_volume()
+        if volume is not None:
+            columns[names.index(VOLUME)] = volume
         return pa.Table.from_arrays(columns, schema=table.schema)
+
+    def row_factors(self, begin: int = 0, end: int | None = None) -> F64:
+        """The price factor of each row from ``begin`` to ``end``."""
+        end = self.series.rows if end is None else end
+        starts = self.runs.starts
+        first = int(np.searchsorted(starts, begin, side="right")) - 1
+        last = int(np.searchsorted(starts, end, side="left"))
+        bounds = np.clip(np.append(starts[first:last], end), begin, end)
+        factors: F64 = np.repeat(self.runs.prices[first:last], np.diff(bounds))
+        return factors
+
+    def adjusted_volume(self) -> pa.Array | None:
+        """The volume column adjusted (``None`` when every multiplier is 1)."""
+        if not (self.runs.volumes != 1.0).any():
+            return None
+        column = self.series.table.column(VOLUME)
+        return _adjusted_volume(values_of(column), self.runs.volumes, self.runs.starts)
 
 
 _NONE: Final = slice(0, 0)
@@ -457,24 +415,19 @@ _NO_CLOSES: Final = np.empty(0)
 _PRICES: Final = frozenset((*PRICE_COLUMNS, VWAP))
 
 
-def _adjusted_volume(volume: I64, multipliers: F64, lengths: Index) -> pa.Array:
-    """``volume`` x each run's multiplier, rounded half to even: in integers when every
+def _adjusted_volume(volume: I64, multipliers: F64, starts: Index) -> pa.Array:
+    """``volume`` x each run's multiplier, rounded half to even: in integers where the
     multiplier is whole (forward splits), else in floats; an error if it overflows."""
-    largest = float(multipliers.max())
-    if largest > 1.0 and float(volume.max()) * largest >= _INT64_LIMIT:
-        adjusted = volume * np.repeat(multipliers, lengths)
-        row = int(np.argmax(adjusted >= _INT64_LIMIT))
+    result, values = _output(pa.int64(), len(volume))
+    row = compiled_loops().scale_volume_runs(volume, values, starts, multipliers)
+    if row >= 0:
+        run = int(np.searchsorted(starts, row, side="right")) - 1
         raise InvalidBarsError(
-            f"volume at row {row} adjusted for splits ({adjusted[row]:.3g}) exceeds int64",
+            f"volume at row {row} adjusted for splits "
+            f"({float(volume[row]) * float(multipliers[run]):.3g}) exceeds int64",
             row=row,
             column=VOLUME,
         )
-    result, values = _output(pa.int64(), len(volume))
-    if (multipliers == np.floor(multipliers)).all():
-        np.multiply(volume, np.repeat(multipliers.astype(np.int64), lengths), out=values)
-        return result
-    product = np.repeat(multipliers, lengths)
-    np.rint(np.multiply(volume, product, out=product), out=values, casting="unsafe")
     return result
 
 

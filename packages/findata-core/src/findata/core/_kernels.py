@@ -23,9 +23,9 @@ from findata.core._errors import InvalidParameterError
 F64 = npt.NDArray[np.float64]
 
 
-def _loops() -> ModuleType:
-    """The compiled loops, imported on the first indicator computed: Numba costs ~1 s
-    to import, which commands that compute no indicator should not pay."""
+def compiled_loops() -> ModuleType:
+    """The compiled loops, imported on the first indicator or adjustment computed: Numba
+    costs ~1 s to import, which commands that compute neither should not pay."""
     from findata.core import _loops as loops
 
     return loops
@@ -34,8 +34,9 @@ def _loops() -> ModuleType:
 def load_indicator_loops() -> None:
     """Compile the indicator loops now, or load them from Numba's cache: a server calls
     this before accepting requests so that its first indicator request does not wait
-    seconds for it (docs/decisions/0004-indicator-loops-compiled-with-numba.md)."""
-    _loops()
+    seconds for it (docs/decisions/0004-indicator-loops-compiled-with-numba.md). The
+    adjustment's loops are in the same module and load with them."""
+    compiled_loops()
 
 
 def _period(name: str, value: int, minimum: int = 1) -> int:
@@ -76,7 +77,7 @@ def _same_length(*arrays: F64) -> None:
 def sma(values: npt.ArrayLike, window: int = 30) -> F64:
     """Simple moving average over ``window`` bars (TA-Lib ``SMA``)."""
     window = _period("window", window, 2)
-    result: F64 = _loops().sma(_as_float(values), window)
+    result: F64 = compiled_loops().sma(_as_float(values), window)
     return result
 
 
@@ -84,7 +85,7 @@ def ema(values: npt.ArrayLike, window: int = 30) -> F64:
     """Exponential moving average, k = 2 / (window + 1), seeded with the SMA of the
     first ``window`` values (TA-Lib ``EMA``)."""
     window = _period("window", window, 2)
-    result: F64 = _loops().ema(_as_float(values), window, 2.0 / (window + 1), window - 1)
+    result: F64 = compiled_loops().ema(_as_float(values), window, 2.0 / (window + 1), window - 1)
     return result
 
 
@@ -95,7 +96,7 @@ def wma(values: npt.ArrayLike, window: int = 30) -> F64:
     plain sum of the previous window, so the result never subtracts two huge totals.
     """
     window = _period("window", window, 2)
-    result: F64 = _loops().wma(_as_float(values), window)
+    result: F64 = compiled_loops().wma(_as_float(values), window)
     return result
 
 
@@ -103,7 +104,7 @@ def rsi(values: npt.ArrayLike, window: int = 14) -> F64:
     """Relative Strength Index with Wilder's smoothing (TA-Lib ``RSI``); 0 when the
     series did not move over the averaging window."""
     window = _period("window", window, 2)
-    result: F64 = _loops().rsi(_as_float(values), window)
+    result: F64 = compiled_loops().rsi(_as_float(values), window)
     return result
 
 
@@ -121,7 +122,7 @@ def macd(
     slow = _period("slow", slow, 2)
     signal = _period("signal", signal)
     fast, slow = min(fast, slow), max(fast, slow)
-    result: tuple[F64, F64, F64] = _loops().macd(_as_float(values), fast, slow, signal)
+    result: tuple[F64, F64, F64] = compiled_loops().macd(_as_float(values), fast, slow, signal)
     return result
 
 
@@ -141,7 +142,7 @@ def bbands(values: npt.ArrayLike, window: int = 5, stddev: float = 2.0) -> tuple
         raise InvalidParameterError(
             "stddev", f"stddev must be a finite number >= 0, not {stddev!r}", value=stddev
         )
-    result: tuple[F64, F64, F64] = _loops().bbands(_as_float(values), window, width)
+    result: tuple[F64, F64, F64] = compiled_loops().bbands(_as_float(values), window, width)
     return result
 
 
@@ -149,7 +150,7 @@ def true_range(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike) ->
     """max(high - low, |high - previous close|, |low - previous close|); NaN on bar 0."""
     h, lo, c = _as_float(high), _as_float(low), _as_float(close)
     _same_length(h, lo, c)
-    result: F64 = _loops().true_range(h, lo, c)
+    result: F64 = compiled_loops().true_range(h, lo, c)
     return result
 
 
@@ -161,7 +162,7 @@ def atr(high: npt.ArrayLike, low: npt.ArrayLike, close: npt.ArrayLike, window: i
         return true_range(high, low, close)
     h, lo, c = _as_float(high), _as_float(low), _as_float(close)
     _same_length(h, lo, c)
-    result: F64 = _loops().atr(h, lo, c, window)
+    result: F64 = compiled_loops().atr(h, lo, c, window)
     return result
 
 
@@ -184,7 +185,7 @@ def stoch(
     d_window = _period("d_window", d_window)
     h, lo, c = _as_float(high), _as_float(low), _as_float(close)
     _same_length(h, lo, c)
-    result: tuple[F64, F64] = _loops().stoch(h, lo, c, k_window, k_smooth, d_window)
+    result: tuple[F64, F64] = compiled_loops().stoch(h, lo, c, k_window, k_smooth, d_window)
     return result
 
 
@@ -192,7 +193,7 @@ def obv(values: npt.ArrayLike, volume: npt.ArrayLike) -> F64:
     """On-Balance Volume starting from the first bar's volume (TA-Lib ``OBV``)."""
     x, v = _as_float(values), _as_float(volume)
     _same_length(x, v)
-    result: F64 = _loops().obv(x, v)
+    result: F64 = compiled_loops().obv(x, v)
     return result
 
 
@@ -229,5 +230,5 @@ def vwap(
         starts = np.empty(np.count_nonzero(changed) + 1, dtype=np.int64)
         starts[0] = 0
         starts[1:] = np.flatnonzero(changed) + 1
-    result: F64 = _loops().vwap(price, v, starts)
+    result: F64 = compiled_loops().vwap(price, v, starts)
     return result

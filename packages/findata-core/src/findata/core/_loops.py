@@ -1,4 +1,4 @@
-"""The indicator kernels' inner loops, compiled by Numba.
+"""The inner loops of the indicator kernels and of the adjustment, compiled by Numba.
 
 Each loop is TA-Lib's C definition transcribed: the same running totals, the same
 recurrences and the same order of floating-point operations, so results agree with
@@ -443,3 +443,151 @@ def vwap(price: F64, volume: F64, session_starts: npt.NDArray[np.int64]) -> F64:
         shares += volume[today]
         out[today] = traded / shares if shares > 0 else np.nan
     return out
+
+
+# Adjustment (findata.core._adjust): each column multiplied run by run by one scalar.
+_INTS_OUT = numba.int64[::1]
+
+
+@_compiled(numba.void(_ARRAY, _OUT, _STARTS, _ARRAY))
+def scale_runs(values: F64, out: F64, run_starts: npt.NDArray[np.int64], factors: F64) -> None:
+    """``out[row] = values[row] * factors[run]`` for the rows of each run (run ``k`` from
+    ``run_starts[k]`` to the next start or the end). Each run is its own plain loop over
+    two slices, which LLVM vectorises: one pass, 0.07 ms per 196,560 rows here, where
+    NumPy needs a per-row factor array and a second pass."""
+    runs = len(run_starts)
+    for run in range(runs):
+        begin = run_starts[run]
+        end = run_starts[run + 1] if run + 1 < runs else len(values)
+        factor = factors[run]
+        source = values[begin:end]
+        target = out[begin:end]
+        for row in range(end - begin):
+            target[row] = source[row] * factor
+
+
+_INT64_MAX = np.iinfo(np.int64).max
+_INT64_LIMIT = 2.0**63
+
+
+@_compiled(_INT(_STARTS, _INTS_OUT, _STARTS, _ARRAY))
+def scale_volume_runs(
+    volume: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+    run_starts: npt.NDArray[np.int64],
+    multipliers: F64,
+) -> int:
+    """``out[row] = volume[row] * multipliers[run]``: in integers where the run's
+    multiplier is whole (exact), else rounded to the nearest integer, halves to even
+    (``numpy.rint``). Returns the first row whose product exceeds int64 (``out`` is then
+    unfinished), else -1; volumes are not negative. Overflows are counted branch-free in
+    the same pass, so the loops still vectorise."""
+    runs = len(run_starts)
+    for run in range(runs):
+        begin = run_starts[run]
+        end = run_starts[run + 1] if run + 1 < runs else len(volume)
+        multiplier = multipliers[run]
+        source = volume[begin:end]
+        target = out[begin:end]
+        overflows = 0
+        if multiplier == math.floor(multiplier) and multiplier < _INT64_LIMIT:
+            whole = np.int64(multiplier)
+            largest = _INT64_MAX // whole
+            for row in range(end - begin):
+                overflows += source[row] > largest
+                target[row] = source[row] * whole
+        else:
+            for row in range(end - begin):
+                product = source[row] * multiplier
+                overflows += product >= _INT64_LIMIT
+                target[row] = np.int64(np.rint(product))
+        if overflows:
+            for row in range(end - begin):
+                if source[row] * multiplier >= _INT64_LIMIT:
+                    return int(begin + row)
+    return -1
+
+
+@_compiled(_INT(_STARTS, _STARTS))
+def first_step_back(times: npt.NDArray[np.int64], block_starts: npt.NDArray[np.int64]) -> int:
+    """The first row whose time is not after the previous row's, other than the first row
+    of a block (``block_starts``, sorted, the first 0); -1 when every block increases.
+    Each block is first checked by a branch-free count, which vectorises."""
+    blocks = len(block_starts)
+    for block in range(blocks):
+        begin = block_starts[block]
+        end = block_starts[block + 1] if block + 1 < blocks else len(times)
+        earlier = times[begin : end - 1] if end > begin else times[begin:begin]
+        later = times[begin + 1 : end] if end > begin else times[begin:begin]
+        steps_back = 0
+        for row in range(len(later)):
+            steps_back += later[row] <= earlier[row]
+        if steps_back:
+            for row in range(len(later)):
+                if later[row] <= earlier[row]:
+                    return int(begin + 1 + row)
+    return -1
+
+
+_OFFSETS = numba.types.Array(numba.int32, 1, "C", readonly=True)
+
+
+@_compiled(_INT(_OFFSETS))
+def uniform_width(offsets: npt.NDArray[np.int32]) -> int:
+    """The width of every string of an Arrow string array (its ``offsets`` buffer) when
+    all have the same, else -1. A branch-free count, which vectorises: 0.04 ms per
+    196,560 rows, where NumPy's difference and comparison allocate twice."""
+    rows = len(offsets) - 1
+    if rows < 1:
+        return 0
+    width = offsets[1] - offsets[0]
+    other_widths = 0
+    for row in range(1, rows):
+        other_widths += (offsets[row + 1] - offsets[row]) != width
+    return -1 if other_widths else width
+
+
+@_compiled(
+    numba.void(
+        _ARRAY, _ARRAY, _ARRAY, _ARRAY, _STARTS, _STARTS, _STARTS, _ARRAY, _OUT, _OUT, _OUT, _OUT
+    )
+)
+def scaled_period_prices(
+    opens: F64,
+    highs: F64,
+    lows: F64,
+    closes: F64,
+    firsts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    run_starts: npt.NDArray[np.int64],
+    factors: F64,
+    out_open: F64,
+    out_high: F64,
+    out_low: F64,
+    out_close: F64,
+) -> None:
+    """Open, high, low and close of the periods of rows ``firsts[p]`` up to ``ends[p]``,
+    each row's prices multiplied by its run's factor first (runs as :func:`scale_runs`):
+    the first open, the largest high, the smallest low and the last close of the
+    products, as resampling the adjusted rows gives them."""
+    runs = len(run_starts)
+    for period in range(len(firsts)):
+        first = firsts[period]
+        end = ends[period]
+        run = np.searchsorted(run_starts, first, side="right") - 1
+        out_open[period] = opens[first] * factors[run]
+        highest = -np.inf
+        lowest = np.inf
+        row = first
+        factor = factors[run]
+        while row < end:
+            factor = factors[run]
+            stop = min(end, run_starts[run + 1]) if run + 1 < runs else end
+            for at in range(row, stop):
+                highest = max(highest, highs[at] * factor)
+                lowest = min(lowest, lows[at] * factor)
+            row = stop
+            run += 1
+        out_high[period] = highest
+        out_low[period] = lowest
+        out_close[period] = closes[end - 1] * factor

@@ -1,0 +1,135 @@
+"""Adjusted bars resampled, from the raw bars resampled: ``resample(adjust_bars(...))``
+without multiplying every bar.
+
+A factor is constant over each run of rows between two ex-dates, and multiplying by a
+positive number keeps the order of prices, so a period whose bars lie in one run is the
+raw period times that run's factor: its open and close are the same products, its high
+and low the products of the raw extremes (rounding is monotonic). Only the few periods
+that hold an ex-date are computed from their bars. Volumes are adjusted bar by bar
+(each rounded, as ``adjust_bars`` rounds them) before resampling, so their sums agree.
+The result equals ``resample(adjust_bars(...)[0], ...)`` value for value (the property
+test says so); it costs the raw resample, one pass over the volumes and a few
+multiplications per period (docs/decisions/0081-adjusted-periods-from-raw-periods.md).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from findata.core._adjust import AdjustmentPlan, plan_adjustment
+from findata.core._adjust_report import AdjustmentReport
+from findata.core._bar_blocks import values_of
+from findata.core._kernels import compiled_loops
+from findata.core._periods import check_interval
+from findata.core._resample import resample
+from findata.core._timezones import MICROS_PER_DAY, offset_table
+from findata.core._types import DEFAULT_TIMEZONE, Frequency
+from findata.core.actions import Adjustment
+from findata.core.columns import (
+    CLOSE,
+    HIGH,
+    LOW,
+    OPEN,
+    PERIOD_START,
+    SYMBOL,
+    VOLUME,
+    VWAP,
+)
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+_PRICES: Final = (OPEN, HIGH, LOW, CLOSE)
+
+
+def resample_adjusted(
+    bars: pa.Table,
+    splits: pa.Table | None,
+    dividends: pa.Table | None,
+    adjustment: Adjustment | str,
+    interval: int,
+    frequency: Frequency | str,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
+) -> tuple[pa.Table, AdjustmentReport]:
+    """:func:`~findata.core.resample` of the bars :func:`~findata.core.adjust_bars`
+    returns, and its report: the same values, computed from the raw periods.
+
+    Arguments as those two functions take them. Daily and longer periods of bars without
+    vwap take the short way (the periods holding no ex-date are the raw periods scaled);
+    other periods, and zones whose clock steps back across midnight, adjust every bar
+    first.
+    """
+    frequency = Frequency.parse(frequency)
+    interval = check_interval(interval)
+    plan, report = plan_adjustment(bars, splits, dividends, adjustment, timezone=timezone)
+    if plan is None:
+        return resample(bars, interval, frequency, timezone=timezone), report
+    table = plan.series.table
+    if frequency.is_intraday or VWAP in table.column_names or not plan.runs.dates_are_monotonic:
+        return resample(plan.apply(), interval, frequency, timezone=timezone), report
+    volume = plan.adjusted_volume()
+    if volume is not None:
+        table = table.set_column(table.schema.get_field_index(VOLUME), VOLUME, volume)
+    periods = resample(table, interval, frequency, timezone=timezone)
+    if (plan.runs.prices == 1.0).all():
+        return periods, report
+    return _scaled_periods(periods, plan, timezone), report
+
+
+def _scaled_periods(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> pa.Table:
+    """``periods`` (of the raw prices) with each period's prices adjusted."""
+    series = plan.series
+    days = periods.column(PERIOD_START).combine_chunks().view(pa.int32()).to_numpy()
+    # The first row of each period: where the bars reach the instant its first day begins.
+    zone = offset_table(
+        timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
+    )
+    begins = zone.first_instants_showing(days.astype(np.int64) * MICROS_PER_DAY)
+    first_rows = np.empty(len(days), dtype=np.int64)
+    end_rows = np.empty(len(days), dtype=np.int64)
+    block_of = {name: block for block, name in enumerate(series.names)}
+    symbols = periods.column(SYMBOL).combine_chunks()
+    bounds = _runs_of_equal(symbols)
+    for begin, end in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        block = block_of[symbols[begin].as_py()]
+        low, high = int(series.starts[block]), int(series.ends[block])
+        rows = low + np.searchsorted(series.times[low:high], begins[begin:end])
+        first_rows[begin:end] = rows
+        end_rows[begin:end] = np.append(rows[1:], high)
+    starts = plan.runs.starts
+    first_run = np.searchsorted(starts, first_rows, side="right") - 1
+    last_run = np.searchsorted(starts, end_rows - 1, side="right") - 1
+    factors = plan.runs.prices[first_run]
+    columns = {name: periods.column(name).combine_chunks().to_numpy() * factors for name in _PRICES}
+    straddling = np.flatnonzero(first_run != last_run)
+    if len(straddling):
+        bars = series.table
+        computed = [np.empty(len(straddling)) for _ in _PRICES]
+        compiled_loops().scaled_period_prices(
+            *(values_of(bars.column(name)) for name in _PRICES),
+            first_rows[straddling],
+            end_rows[straddling],
+            starts,
+            plan.runs.prices,
+            *computed,
+        )
+        for name, values in zip(_PRICES, computed, strict=True):
+            columns[name][straddling] = values
+    for name in _PRICES:
+        index = periods.schema.get_field_index(name)
+        periods = periods.set_column(index, periods.schema.field(name), pa.array(columns[name]))
+    return periods
+
+
+def _runs_of_equal(symbols: pa.Array) -> I64:
+    """The first row of each run of equal symbols, then the number of rows."""
+    if len(symbols) == 0:
+        return np.zeros(1, dtype=np.int64)
+    changed = pc.indices_nonzero(pc.not_equal(symbols[1:], symbols[:-1])).to_numpy()
+    return np.concatenate(([0], changed + 1, [len(symbols)])).astype(np.int64)
