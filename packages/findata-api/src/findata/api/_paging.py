@@ -47,13 +47,14 @@ class Page:
 def paginate(rows: pa.Table, column: str, *, after: int | None, limit: int, sort: Sort) -> Page:
     """Up to ``limit`` rows of ``rows`` (ascending in ``column``, one symbol) in ``sort``
     order, starting after the position ``after``."""
-    keys = time_keys(rows[column])
+    count = rows.num_rows
+    keys = time_keys(rows[column]) if after is not None else None  # only a cursor needs them
     if sort == "asc":
-        first = int(np.searchsorted(keys, after, "right")) if after is not None else 0
+        first = int(np.searchsorted(keys, after, "right")) if keys is not None else 0
         page = rows.slice(first, limit)
-        more = first + limit < len(keys)
+        more = first + limit < count
     else:
-        stop = int(np.searchsorted(keys, after, "left")) if after is not None else len(keys)
+        stop = int(np.searchsorted(keys, after, "left")) if keys is not None else count
         first = max(stop - limit, 0)
         page = rows.slice(first, stop - first)
         page = page.take(pa.array(np.arange(page.num_rows - 1, -1, -1)))
