@@ -99,6 +99,9 @@ async def test_given_a_store_when_exporting_and_reimporting_then_nothing_is_lost
         "symbol=DAILY/year=2023", "symbol=DAILY/year=2024",
         "symbol=MINUTE/year=2023", "symbol=MINUTE/year=2024",
     ]  # fmt: skip
+    # and the minutes are cut at New York's midnight (05:00 UTC), not UTC's: 17:00-23:59
+    minute_files = sorted((root / "symbol=MINUTE").rglob("*.parquet"))
+    assert [pq.read_metadata(path).num_rows for path in minute_files] == [420, 180]
 
 
 async def test_given_an_export_when_read_by_pandas_polars_and_duckdb_then_each_sees_the_bars(

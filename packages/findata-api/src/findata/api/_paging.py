@@ -48,13 +48,13 @@ def paginate(rows: pa.Table, column: str, *, after: int | None, limit: int, sort
     """Up to ``limit`` rows of ``rows`` (ascending in ``column``, one symbol) in ``sort``
     order, starting after the position ``after``."""
     count = rows.num_rows
-    keys = time_keys(rows[column]) if after is not None else None  # only a cursor needs them
+    # Only a cursor needs the time keys (a many-symbol page asks this of hundreds of tables).
     if sort == "asc":
-        first = int(np.searchsorted(keys, after, "right")) if keys is not None else 0
+        first = 0 if after is None else _position(rows, column, after, "right")
         page = rows.slice(first, limit)
         more = first + limit < count
     else:
-        stop = int(np.searchsorted(keys, after, "left")) if keys is not None else count
+        stop = count if after is None else _position(rows, column, after, "left")
         first = max(stop - limit, 0)
         page = rows.slice(first, stop - first)
         page = page.take(pa.array(np.arange(page.num_rows - 1, -1, -1)))
@@ -62,3 +62,7 @@ def paginate(rows: pa.Table, column: str, *, after: int | None, limit: int, sort
     if not more or page.num_rows == 0:
         return Page(page, None)
     return Page(page, str(int(time_keys(page[column].slice(page.num_rows - 1))[0])))
+
+
+def _position(rows: pa.Table, column: str, key: int, side: Literal["left", "right"]) -> int:
+    return int(np.searchsorted(time_keys(rows[column]), key, side))

@@ -16,10 +16,12 @@ import dataclasses
 import datetime as dt
 import re
 import time
+import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -135,19 +137,54 @@ def _write_symbol(
             table = pa.table({DATE: dates, **{n: bars[n] for n in (*_VALUE_COLUMNS, *extra)}})
         else:
             table = bars.select([TIMESTAMP, *_VALUE_COLUMNS, *extra])
-    years = pc.year(pc.local_timestamp(local) if pa.types.is_timestamp(local.type) else local)
     metadata = {TIMEZONE_KEY: info.timezone.encode(), SOURCE_KEY: info.source.encode()}
     table = table.replace_schema_metadata(metadata)
     files = 0
-    for year in pc.unique(years).to_pylist():
-        part = table.filter(pc.equal(years, year))
+    for year, part in _by_local_year(table, local, info.timezone):
         folder = root / f"{SYMBOL}={info.symbol}" / f"year={year}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(part, folder / FILE_NAME)
+        # Dictionary encoding of float prices and int volumes made writing 3x slower (118
+        # against 37 ms per 196,560 minute bars) and the files larger, not smaller.
+        pq.write_table(part, folder / FILE_NAME, use_dictionary=False)
         files += 1
     return table.num_rows, files
 
 
+def _by_local_year(
+    table: pa.Table, local: pa.ChunkedArray, timezone: str
+) -> list[tuple[int, pa.Table]]:
+    """The rows of each local year. Rows in time order (as stores return a symbol's) are
+    cut at each New Year's first instant, zero-copy; others are filtered by year."""
+    if pa.types.is_timestamp(local.type) and table.num_rows:
+        utc = local.combine_chunks().view(pa.int64()).to_numpy()
+        zone = zoneinfo.ZoneInfo(timezone)
+        try:
+            first, last = (_local_year(int(micros), zone) for micros in (utc[0], utc[-1]))
+            starts = [_new_year(year, zone) for year in range(first + 1, last + 1)]
+        except (OverflowError, ValueError):  # beyond the years datetime holds: filter
+            starts = None
+        if starts is not None and bool((utc[1:] >= utc[:-1]).all()):
+            cuts = [0, *np.searchsorted(utc, starts).tolist(), len(utc)]
+            years = range(first, last + 1)
+            return [
+                (year, table.slice(begin, end - begin))
+                for year, begin, end in zip(years, cuts[:-1], cuts[1:], strict=True)
+                if end > begin
+            ]
+    years = pc.year(pc.local_timestamp(local) if pa.types.is_timestamp(local.type) else local)
+    return [(year, table.filter(pc.equal(years, year))) for year in pc.unique(years).to_pylist()]
+
+
+def _local_year(micros: int, zone: zoneinfo.ZoneInfo) -> int:
+    return (_EPOCH + dt.timedelta(microseconds=micros)).astimezone(zone).year
+
+
+def _new_year(year: int, zone: zoneinfo.ZoneInfo) -> int:
+    """UTC microseconds of the first instant of ``year`` in ``zone``."""
+    return (dt.datetime(year, 1, 1, tzinfo=zone) - _EPOCH) // dt.timedelta(microseconds=1)
+
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _VALUE_COLUMNS: Final = ("open", "high", "low", "close", "volume")
 
 
