@@ -258,6 +258,23 @@ async def test_given_daily_and_intraday_symbols_when_asking_for_stored_bars_then
     assert (await response.get_json())["parameter"] == "frequency"
 
 
+async def test_given_a_page_ending_before_a_failing_symbol_when_asking_then_it_answers(
+    client: QuartClient,
+) -> None:
+    # GIVEN INTRA's hours, then WALK's, which has daily bars (409 when its page is reached);
+    # WALK is computed ahead while INTRA is paged
+    url = "/stocks/bars?symbols=INTRA,WALK&frequency=Hourly"
+    # WHEN a page ends inside INTRA
+    first = await client.get(f"{url}&limit=1")
+    # THEN it answers, and only a page reaching WALK is the conflict
+    assert first.status_code == 200, await first.get_data()
+    assert len(await first.get_json()) == 1
+    assert _NEXT.search(first.headers["Link"])
+    whole = await client.get(f"{url}&{BIG}")
+    assert whole.status_code == 409
+    assert (await whole.get_json())["parameter"] == "frequency"
+
+
 async def test_given_an_etag_when_revalidating_then_304(client: QuartClient) -> None:
     # GIVEN
     first = await client.get("/stocks/bars?symbols=ACME,WALK&frequency=Weekly")

@@ -9,7 +9,9 @@ follow sorted by symbol, then time. ``limit`` counts rows across symbols and the
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -215,34 +217,69 @@ async def page_symbols(
     """Up to ``query.limit`` rows after ``cursor``, symbol by symbol, and the next cursor.
 
     Only the symbols the page reaches are computed, plus (when the page ends at the end
-    of a symbol) those up to the next with a row, so a next link never leads to an empty page.
+    of a symbol) those up to the next with a row, so a next link never leads to an empty
+    page, plus at most :data:`SYMBOLS_AHEAD` computed ahead while one is paged.
     """
     remaining = query.limit
     tables: list[pa.Table] = []
     empty: pa.Table | None = None
     last: tuple[str, pa.Table, str] | None = None  # the last symbol's page, for its cursor
-    for info in infos:
-        if cursor is not None and info.symbol < cursor.symbol:
-            continue
-        series = await rows_of(info)
-        if empty is None:
-            empty = series.rows.slice(0, 0)
-        if remaining == 0:
-            if series.rows.num_rows and last is not None:
-                symbol, rows, column = last
-                return _concat(tables, empty), SymbolCursor(symbol, _last_key(rows, column))
-            continue
-        after = cursor.key if cursor is not None and info.symbol == cursor.symbol else None
-        page = paginate(
-            series.rows, series.time_column, after=after, limit=remaining, sort=query.sort
-        )
-        if page.rows.num_rows:
-            tables.append(page.rows)
-            remaining -= page.rows.num_rows
-            last = (info.symbol, page.rows, series.time_column)
-        if page.next_cursor is not None:
-            return _concat(tables, empty), SymbolCursor(info.symbol, int(page.next_cursor))
-    return _concat(tables, empty), None
+    reached = [info for info in infos if cursor is None or info.symbol >= cursor.symbol]
+    ahead = _Ahead(reached, rows_of)
+    try:
+        for index, info in enumerate(reached):
+            series = await ahead.rows(index)
+            if empty is None:
+                empty = series.rows.slice(0, 0)
+            if remaining == 0:
+                if series.rows.num_rows and last is not None:
+                    symbol, rows, column = last
+                    return _concat(tables, empty), SymbolCursor(symbol, _last_key(rows, column))
+                continue
+            after = cursor.key if cursor is not None and info.symbol == cursor.symbol else None
+            page = paginate(
+                series.rows, series.time_column, after=after, limit=remaining, sort=query.sort
+            )
+            if page.rows.num_rows:
+                tables.append(page.rows)
+                remaining -= page.rows.num_rows
+                last = (info.symbol, page.rows, series.time_column)
+            if page.next_cursor is not None:
+                return _concat(tables, empty), SymbolCursor(info.symbol, int(page.next_cursor))
+        return _concat(tables, empty), None
+    finally:
+        ahead.discard()
+
+
+SYMBOLS_AHEAD: Final = max(os.cpu_count() or 1, 2)
+"""Symbols whose rows are computed while an earlier one is paged: each symbol's resampling
+runs in a thread, so a page of many symbols keeps every core busy."""
+
+
+class _Ahead:
+    """Each symbol's rows as a task, started up to :data:`SYMBOLS_AHEAD` symbols early."""
+
+    def __init__(self, infos: Sequence[SymbolInfo], rows_of: RowsOf) -> None:
+        self._infos = infos
+        self._rows_of = rows_of
+        self._tasks: dict[int, asyncio.Future[Series]] = {}
+        self._started = 0
+
+    async def rows(self, index: int) -> Series:
+        while self._started < min(index + 1 + SYMBOLS_AHEAD, len(self._infos)):
+            info = self._infos[self._started]
+            self._tasks[self._started] = asyncio.ensure_future(self._rows_of(info))
+            self._started += 1
+        return await self._tasks.pop(index)
+
+    def discard(self) -> None:
+        """Cancel what the page did not need (its errors are not the request's)."""
+        for task in self._tasks.values():
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved, so asyncio does not log it
+            else:
+                task.cancel()
+        self._tasks.clear()
 
 
 def _last_key(rows: pa.Table, column: str) -> int:

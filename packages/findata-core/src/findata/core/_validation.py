@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 from findata.core import _parallel
 from findata.core._bar_checks import check_values
 from findata.core._errors import InvalidBarsError
+from findata.core._remember import PerTable
 from findata.core.columns import (
     OPTIONAL_BAR_COLUMNS,
     PERIOD_START,
@@ -101,9 +102,14 @@ def validate_bars(bars: pa.Table) -> pa.Table:
 
 
 def prepare_bars(bars: pa.Table) -> PreparedBars:
-    """:func:`validate_bars`, keeping the numpy views computed on the way."""
+    """:func:`validate_bars`, keeping the numpy views computed on the way; remembered per
+    table object, so the API's requests over a store's cached series check it once."""
     if not isinstance(bars, pa.Table):
         raise InvalidBarsError(f"bars must be a pyarrow.Table, not {type(bars).__name__}")
+    return _prepared(bars)
+
+
+def _prepare(bars: pa.Table) -> PreparedBars:
     present = frozenset(bars.column_names)
     time_column = _time_column(present)
     columns: dict[str, pa.ChunkedArray] = {
@@ -152,6 +158,11 @@ def prepare_bars(bars: pa.Table) -> PreparedBars:
     if order is None:
         prepared._arrays.update(arrays)
     return prepared
+
+
+_prepared: Final = PerTable(_prepare)
+"""The normalised table it holds is a new table object over the same arrays, never
+``bars`` itself, so a remembered entry does not keep its key alive."""
 
 
 def _time_column(present: frozenset[str]) -> str:
