@@ -194,7 +194,27 @@ class DuckDBStore:
         start: dt.datetime | None = None,
         end: dt.datetime | None = None,
     ) -> pa.Table:
+        hot = self._read_cached(symbols, start, end)
+        if hot is not None:
+            return hot
         return await asyncio.to_thread(self._read_sync, symbols, start, end)
+
+    def _read_cached(
+        self, symbols: Sequence[str], start: dt.datetime | None, end: dt.datetime | None
+    ) -> pa.Table | None:
+        """The bars without leaving the event loop when every series is cached at the known
+        version (a side file read, as ``data_version``); ``None`` when one must be read. A
+        thread hop per read cost a many-symbol request ~0.3 ms per symbol."""
+        wanted = sorted({symbol.upper() for symbol in symbols})
+        known = self._access.known_version() if wanted else None
+        if known is None:
+            return None
+        series = self._cache.series(known, wanted)
+        if any(table is None for table in series.values()):
+            return None
+        return concat_bars(
+            [slice_time(table, start, end) for table in series.values() if table is not None]
+        )
 
     def _read_sync(
         self, symbols: Sequence[str], start: dt.datetime | None, end: dt.datetime | None
