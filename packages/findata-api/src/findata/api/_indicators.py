@@ -112,12 +112,12 @@ async def indicator(symbol: str) -> ResponseReturnValue:
     obv, vwap. With `adjustment`, the indicator is computed on the adjusted bars, warm-up
     included.
     """
-    spec, params = _parse_indicator(request.args)
+    spec, params = parse_indicator_query(request.args)
     series, adjustment = await open_adjusted_series_request(symbol)
     service, info, query = series.service, series.info, series.query
 
     async def produce() -> tuple[pa.Table, str | None]:
-        values = await _indicator_values(service, info, query, spec, params)
+        values = await indicator_values(service, info, query, spec, params)
         page = service.page(service.select(values, PERIOD_START, info, query), query)
         return page.rows, next_page_query(page.next_cursor)
 
@@ -125,7 +125,9 @@ async def indicator(symbol: str) -> ResponseReturnValue:
     return await announce_skipped(response, adjustment, info)
 
 
-def _parse_indicator(args: Mapping[str, str]) -> tuple[IndicatorSpec, dict[str, Any]]:
+def parse_indicator_query(args: Mapping[str, str]) -> tuple[IndicatorSpec, dict[str, Any]]:
+    """The indicator named by ``name`` and its parameters, or a 400 naming the bad one
+    (shared with the many-symbol endpoint)."""
     raw = args.get("name")
     if raw is None:
         raise invalid_parameter(
@@ -140,7 +142,7 @@ def _parse_indicator(args: Mapping[str, str]) -> tuple[IndicatorSpec, dict[str, 
     return spec, spec.resolve(given)
 
 
-async def _indicator_values(
+async def indicator_values(
     service: SeriesService,
     info: SymbolInfo,
     query: SeriesQuery,

@@ -28,9 +28,12 @@ from findata.api._adjustment import (
     parse_adjustment,
 )
 from findata.api._formats import ALL_MEDIA_TYPES, FORMAT_PARAMETER
-from findata.api._indicators import INDICATOR_PARAMETER, INDICATOR_ROW
-from findata.api._indicators import _indicator_values as indicator_values
-from findata.api._indicators import _parse_indicator as parse_indicator_query
+from findata.api._indicators import (
+    INDICATOR_PARAMETER,
+    INDICATOR_ROW,
+    indicator_values,
+    parse_indicator_query,
+)
 from findata.api._paging import paginate
 from findata.api._params import Parameter, accepts
 from findata.api._problems import ProblemError
