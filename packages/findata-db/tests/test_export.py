@@ -153,6 +153,24 @@ async def test_given_a_frequency_when_exporting_then_the_files_hold_cores_period
     assert read["close"].tolist() == periods["close"].to_pylist()
 
 
+async def test_given_regular_session_when_exporting_then_only_session_minutes_are_written(
+    store: MigratableStore, make_bars: BarsFactory, tmp_path: Path
+) -> None:
+    # GIVEN 90 minutes of New York bars from 09:00 on Tuesday 2024-01-02 (XNYS opens 09:30)
+    opening = dt.datetime(2024, 1, 2, 9, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
+    bars = make_bars("OPEN", 90, start=opening, step=dt.timedelta(minutes=1))
+    await store.write_bars(
+        bars, source="test", timezone="America/New_York", bar_kind=BarKind.INTRADAY
+    )
+    # WHEN exported with the regular session only
+    result = await export_parquet(store, tmp_path / "bars", regular_session=True)
+    # THEN the 60 minutes from 09:30 are written, the first at 09:30
+    written = pq.read_table(next((tmp_path / "bars").rglob("*.parquet")))
+    assert result.rows == written.num_rows == 60
+    first = written.column("timestamp")[0].as_py().astimezone(opening.tzinfo)
+    assert (first.hour, first.minute) == (9, 30)
+
+
 async def test_given_an_unknown_symbol_when_exporting_then_nothing_is_written(
     filled: MigratableStore, tmp_path: Path
 ) -> None:

@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from findata.core import Adjustment, Frequency, adjust_bars, resample
+from findata.core import Adjustment, Frequency, InvalidParameterError, adjust_bars, resample
+from findata.core.calendars import filter_regular_session
 from findata.core.columns import PERIOD_START, SYMBOL, TIMESTAMP
 from findata.db._actions import ActionStore
 from findata.db._arrow import slice_time
@@ -62,14 +63,18 @@ async def export_parquet(
     frequency: Frequency | None = None,
     interval: int = 1,
     adjustment: Adjustment = Adjustment.RAW,
+    regular_session: bool = False,
     on_rows: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Write the bars (or periods of ``interval`` x ``frequency``) of ``symbols`` (default:
     all) between the UTC instants ``start`` and ``end`` as a Hive-partitioned dataset.
 
     ``adjustment`` adjusts prices backward for the store's splits and/or dividends, over the
-    whole history, as the API's ``adjustment=`` does. Unknown symbols raise ``ValueError``
-    before anything is written; one symbol's bars are in memory at a time (two while one is
+    whole history, as the API's ``adjustment=`` does; ``regular_session`` keeps only the
+    intraday bars inside the regular sessions of each symbol's exchange (then resamples
+    them), as ``session=regular`` does. Unknown symbols raise ``ValueError`` before anything
+    is written; bars reaching past the dates an exchange's calendar covers raise it when
+    their symbol's turn comes. One symbol's bars are in memory at a time (two while one is
     written and the next read).
     """
     started = time.perf_counter()
@@ -86,6 +91,8 @@ async def export_parquet(
         bars = None
         if symbol is not None:
             bars = await _read(store, listed[symbol], start, end, adjustment)
+            if regular_session:
+                bars = await _in_regular_sessions(bars, listed[symbol])
         if writing is not None:
             written, count = await writing
             rows += written
@@ -116,6 +123,19 @@ async def _read(
         adjust_bars, history, splits, dividends, adjustment, timezone=info.timezone
     )
     return slice_time(adjusted, start, end)
+
+
+async def _in_regular_sessions(bars: pa.Table, info: SymbolInfo) -> pa.Table:
+    """The symbol's intraday bars inside its exchange's regular sessions (daily bars as
+    they are)."""
+    if info.bar_kind is BarKind.DAILY:
+        return bars
+    try:
+        return await asyncio.to_thread(
+            filter_regular_session, bars, info.exchange, bar_interval=dt.timedelta(minutes=1)
+        )
+    except InvalidParameterError as error:
+        raise ValueError(f"{info.symbol} ({info.exchange}): {error.message}") from error
 
 
 def _write_symbol(

@@ -334,6 +334,13 @@ def export() -> None:
     show_default=True,
     help="Adjust past prices backward for stored splits and/or dividends.",
 )
+@click.option(
+    "--session",
+    type=click.Choice(["all", "regular"], case_sensitive=False),
+    default="all",
+    show_default=True,
+    help="regular: only intraday bars inside each exchange's regular sessions.",
+)
 @database_url_option
 def export_parquet_command(
     directory: Path,
@@ -343,6 +350,7 @@ def export_parquet_command(
     frequency: str | None,
     interval: int | None,
     adjustment: str,
+    session: str,
     database_url: str | None,
 ) -> None:
     """Write a Hive-partitioned Parquet dataset: DIRECTORY/symbol=S/year=Y/bars.parquet."""
@@ -371,6 +379,7 @@ def export_parquet_command(
                     frequency=None if frequency is None else Frequency.parse(frequency),
                     interval=interval or 1,
                     adjustment=Adjustment.parse(adjustment),
+                    regular_session=session.lower() == "regular",
                     on_rows=advance,
                 )
             except ValueError as error:
