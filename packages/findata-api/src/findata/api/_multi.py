@@ -259,10 +259,11 @@ SYMBOLS_AHEAD: Final = max(os.cpu_count() or 1, 2)
 """Symbols whose rows are computed while an earlier one is paged, once a symbol took longer
 than :data:`SLOW_SYMBOL`: each symbol's resampling runs in a thread, so a page of many
 symbols keeps every core busy."""
-SLOW_SYMBOL: Final = 0.0002
-"""Seconds of one symbol's rows above which computing ahead pays (resampling a store's cached
-196,560 bars: 0.4-1.5 ms): below, they came from the result cache (~0.05 ms), and a task per
-symbol would cost more than it saves (500 cached symbols: +15 ms)."""
+SLOW_SYMBOL: Final = 0.002
+"""Seconds of one symbol's rows above which computing ahead pays (a series read from the
+file, an indicator, an adjustment: tens of ms). Below, they came from a cache (~0.05 ms) or
+were resampled from the store's cached series (0.4-1.5 ms, where computing ahead measured
+no gain), and a task per symbol would cost more than it saves (500 cached symbols: +15 ms)."""
 
 
 class _Ahead:
