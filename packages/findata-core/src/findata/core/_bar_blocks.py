@@ -20,28 +20,19 @@ from findata.core._errors import InvalidBarsError
 from findata.core._kernels import compiled_loops
 from findata.core._remember import PerTable
 from findata.core.columns import (
+    BAR_SCHEMA,
+    OPTIONAL_BAR_FIELDS,
     PERIOD_START,
-    PRICE_COLUMNS,
     REQUIRED_BAR_COLUMNS,
     SYMBOL,
     TIMESTAMP,
-    TRADE_COUNT,
-    UTC_TIMESTAMP,
-    VOLUME,
     VWAP,
 )
 
 I64 = npt.NDArray[np.int64]
 Index = npt.NDArray[np.intp]
 
-_BAR_TYPES: Final = {
-    SYMBOL: pa.string(),
-    TIMESTAMP: UTC_TIMESTAMP,
-    **dict.fromkeys(PRICE_COLUMNS, pa.float64()),
-    VOLUME: pa.int64(),
-    VWAP: pa.float64(),
-    TRADE_COUNT: pa.int64(),
-}
+_BAR_TYPES: Final = {field.name: field.type for field in (*BAR_SCHEMA, *OPTIONAL_BAR_FIELDS)}
 
 
 def values_of(column: pa.ChunkedArray) -> npt.NDArray[Any]:
