@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -86,3 +89,31 @@ async def test_given_the_store_is_down_at_start_up_when_it_comes_back_then_the_a
     assert back.status_code == 200
     assert connected_while_serving is True
     assert memory_store.connected is False  # disconnected when serving stopped
+
+
+async def test_given_gc_freeze_when_the_calendar_warm_up_ends_then_what_it_built_is_frozen(
+    memory_store: MemoryStore, make_app: Callable[..., Quart]
+) -> None:
+    # GIVEN a server configured to freeze its start-up heap, nothing frozen yet
+    gc.unfreeze()
+    app = make_app(memory_store, gc_freeze=True)
+    try:
+        async with app.test_app():
+            # WHEN the exchange calendar's warm-up thread (it imports pandas and
+            # exchange_calendars once serving started, and builds the calendar) has ended
+            for thread in threading.enumerate():
+                if thread.name == "findata-calendar-warm-up":
+                    await asyncio.to_thread(thread.join, 60)
+
+            # THEN the heap was frozen, and no object of exchange_calendars is left for
+            # the cyclic GC to walk during requests (frozen objects are not tracked)
+            assert gc.get_freeze_count() > 0
+            left = [
+                obj
+                for obj in gc.get_objects()
+                if type(obj).__module__.startswith("exchange_calendars")
+            ]
+            assert left == []
+    finally:
+        # teardown: later tests build apps in this process, whose garbage must be collected
+        gc.unfreeze()

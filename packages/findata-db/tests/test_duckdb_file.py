@@ -644,3 +644,24 @@ async def test_after_a_killed_writer_the_next_writer_announcing_itself_keeps_the
     # THEN the reader keeps the committed version, not the stale published one
     assert during == committed
     await reader.disconnect()
+
+
+async def test_a_series_spanning_several_row_groups_is_read_as_one_chunk_per_column(
+    file_store: DuckDBStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN a series longer than DuckDB's row groups (122,880 rows), and a second symbol
+    rows = 300_000
+    await file_store.write_bars(make_bars("AAA", rows, step=dt.timedelta(minutes=1)), source="t")
+    await file_store.write_bars(make_bars("BBB", 10, step=dt.timedelta(minutes=1)), source="t")
+
+    # WHEN it is read from the file (nothing cached)
+    reader = DuckDBStore(file_store.path)
+    series = await reader.read_bars(["AAA"])
+
+    # THEN every column is one chunk (cached and handed to NumPy without a concatenation)
+    # holding every row in time order
+    assert series.num_rows == rows
+    assert {series.column(name).num_chunks for name in series.column_names} == {1}
+    stamps = series.column("timestamp").chunk(0).cast(pa.int64()).to_numpy()
+    assert bool((stamps[1:] > stamps[:-1]).all())
+    await reader.disconnect()

@@ -71,9 +71,11 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, store: Store | Non
         extension.init_app(app)
 
     app.before_serving(_load_indicator_loops)
-    _calendars.init_app(app)
     if settings.gc_freeze:
         app.before_serving(_freeze_startup_heap)
+    # The calendar loads in a thread once serving starts, importing pandas and
+    # exchange_calendars (~3 s): freeze the heap again once they are in it.
+    _calendars.init_app(app, after_warm_up=_freeze_heap if settings.gc_freeze else None)
 
     app.register_blueprint(_health.blueprint)
     app.register_blueprint(_stocks.blueprint)
@@ -95,8 +97,14 @@ async def _load_indicator_loops() -> None:
 
 
 async def _freeze_startup_heap() -> None:
-    """Exclude everything alive at start-up (modules, numpy/numba/pyarrow objects) from the
-    cyclic GC: full collections then only walk what requests allocate. Measured: without
-    it, gen-2 collections over the imported heap showed as p99 latency spikes under load."""
+    _freeze_heap()
+
+
+def _freeze_heap() -> None:
+    """Exclude everything alive at start-up (modules, numpy/numba/pyarrow/pandas objects)
+    from the cyclic GC: full collections then only walk what requests allocate. Measured:
+    without it, gen-2 collections over the imported heap showed as p99 latency spikes
+    under load, and as a 66 ms stall of every request (health checks included) during a
+    many-symbol read once pandas was imported (ADR 0082)."""
     gc.collect()
     gc.freeze()

@@ -196,13 +196,19 @@ COVERAGE_OBJECT: Final = {
 }
 
 
-def init_app(app: Quart) -> None:
+def init_app(app: Quart, *, after_warm_up: Callable[[], None] | None = None) -> None:
     """Read the default exchange's calendar in a thread when serving starts, so the first
-    request that needs it does not wait for it (and the event loop never does); answer
-    409 for an exchange whose calendar the library cannot build."""
+    request that needs it does not wait for it (and the event loop never does), then call
+    ``after_warm_up`` in that thread; answer 409 for an exchange whose calendar the
+    library cannot build."""
+
+    def load() -> None:
+        _warm_up()
+        if after_warm_up is not None:
+            after_warm_up()
 
     async def warm_up() -> None:
-        threading.Thread(target=_warm_up, name="findata-calendar-warm-up", daemon=True).start()
+        threading.Thread(target=load, name="findata-calendar-warm-up", daemon=True).start()
 
     async def unavailable(error: CalendarUnavailableError) -> Response:
         return problem(

@@ -27,6 +27,8 @@ from findata.db._types import BarKind, SymbolInfo
 
 logger = logging.getLogger(__name__)
 
+_ONE_BATCH: Final = 1 << 40
+"""Rows per Arrow batch of a read: all of them (DuckDB grows the batch as it fills)."""
 _SERIES_COLUMNS: Final = 'ts AS "timestamp", open, high, low, close, volume'
 _SELECT_STAMPS: Final = (
     "SELECT symbol, symbol_id, updated_at, has_vwap, has_trade_count FROM symbols"
@@ -77,11 +79,12 @@ def read_series(
     raw = conn.sql(
         f"SELECT {columns} FROM bars WHERE symbol_id = ?",
         params=[-1 if stamp is None else stamp.symbol_id],
-    ).to_arrow_table()
+    ).to_arrow_table(_ONE_BATCH)
     series = in_time_order(raw).add_column(0, SYMBOL, repeat_string(symbol, raw.num_rows))
-    # One chunk per column (DuckDB hands ~122,880 rows per batch): the series is cached
-    # and read many times, and NumPy consumers (resampling, adjustment) would otherwise
-    # concatenate the chunks on every read.
+    # One chunk per column: the series is cached and read many times, and NumPy consumers
+    # (resampling, adjustment) would otherwise concatenate the chunks on every read. The
+    # read host's single thread returns one batch (host.HOST_THREADS), which this keeps
+    # without a copy; a connection with more threads returns one per row group.
     return to_bar_table(series).combine_chunks()
 
 
