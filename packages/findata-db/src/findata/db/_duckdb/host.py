@@ -21,13 +21,6 @@ HOST_MEMORY_LIMIT: Final = "128MB"
 series as Arrow, so a larger pool would keep the same bars twice, per worker (by
 default DuckDB lets it grow to 80% of RAM). Arrow results do not count against it."""
 
-HOST_THREADS: Final = 1
-"""The host's threads. A read is one series, two or three row groups: with one thread
-DuckDB hands it back as one Arrow chunk per column, which the store caches as it is,
-where two threads gave a chunk per row group to concatenate, a copy into fresh memory
-that cost 3x the scan (26 against 8 ms per 196,560 minute bars here: page faults) and
-ran while the request that read it waited (ADR 0082). Writes have their own instance."""
-
 
 class Host:
     """One in-memory DuckDB instance, started at its first use."""
@@ -44,9 +37,7 @@ class Host:
         """A new connection to the instance (started now if needed)."""
         with self._guard:
             if self._conn is None:
-                self._conn = duckdb.connect(
-                    MEMORY, config={"memory_limit": HOST_MEMORY_LIMIT, "threads": HOST_THREADS}
-                )
+                self._conn = duckdb.connect(MEMORY, config={"memory_limit": HOST_MEMORY_LIMIT})
             return self._conn.cursor()
 
     def run(self, statement: str) -> None:

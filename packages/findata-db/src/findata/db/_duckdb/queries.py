@@ -28,7 +28,9 @@ from findata.db._types import BarKind, SymbolInfo
 logger = logging.getLogger(__name__)
 
 _ONE_BATCH: Final = 1 << 40
-"""Rows per Arrow batch of a read: all of them (DuckDB grows the batch as it fills)."""
+"""Rows per Arrow batch of a read: all of them (DuckDB grows the batch as it fills); a
+batch is still cut per thread."""
+_SERIES_POOL: Final = pa.system_memory_pool()
 _SERIES_COLUMNS: Final = 'ts AS "timestamp", open, high, low, close, volume'
 _SELECT_STAMPS: Final = (
     "SELECT symbol, symbol_id, updated_at, has_vwap, has_trade_count FROM symbols"
@@ -82,10 +84,11 @@ def read_series(
     ).to_arrow_table(_ONE_BATCH)
     series = in_time_order(raw).add_column(0, SYMBOL, repeat_string(symbol, raw.num_rows))
     # One chunk per column: the series is cached and read many times, and NumPy consumers
-    # (resampling, adjustment) would otherwise concatenate the chunks on every read. The
-    # read host's single thread returns one batch (host.HOST_THREADS), which this keeps
-    # without a copy; a connection with more threads returns one per row group.
-    return to_bar_table(series).combine_chunks()
+    # (resampling, adjustment) would otherwise concatenate the chunks on every read.
+    # DuckDB's threads hand back a chunk per row group. The copy goes to the system
+    # allocator: Arrow's default pool (mimalloc) took 27 ms to place 196,560 bars in fresh
+    # memory, malloc 4 ms, and a cached series is always fresh memory (ADR 0082).
+    return to_bar_table(series).combine_chunks(memory_pool=_SERIES_POOL)
 
 
 # -- writes --------------------------------------------------------------------------
