@@ -665,3 +665,56 @@ async def test_a_series_spanning_several_row_groups_is_read_as_one_chunk_per_col
     stamps = series.column("timestamp").chunk(0).cast(pa.int64()).to_numpy()
     assert bool((stamps[1:] > stamps[:-1]).all())
     await reader.disconnect()
+
+
+async def test_reads_of_a_held_file_run_side_by_side(
+    file_store: DuckDBStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN a held file and one read in progress on it (its connection still in use)
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.read_bars(["AAA"])
+    access = FileAccess(file_store.path, lock_timeout=5)
+    first_read = access.read()
+    first = first_read.__enter__()
+
+    # WHEN a second read runs meanwhile, in another thread
+    def count() -> int:
+        with access.read() as second:
+            row = second.execute("SELECT count(*) FROM bars").fetchone()
+            return -1 if row is None else int(row[0])
+
+    try:
+        counted = await asyncio.wait_for(asyncio.to_thread(count), timeout=10)
+
+        # THEN it was answered while the first was still open, which can still read
+        assert counted == 3
+        assert first.execute("SELECT count(*) FROM symbols").fetchone() == (1,)
+    finally:
+        # TEARDOWN (also lets a second read that waited go on)
+        first_read.__exit__(None, None, None)
+
+
+async def test_a_write_waits_for_the_reads_running_and_reads_after_it_see_it(
+    file_store: DuckDBStore, make_bars: BarsFactory
+) -> None:
+    # GIVEN a held file and one read in progress on it
+    await file_store.write_bars(make_bars("AAA", 3), source="test")
+    await file_store.read_bars(["AAA"])
+    access = FileAccess(file_store.path, lock_timeout=5)
+    running = access.read()
+    running.__enter__()
+
+    # WHEN the same process writes meanwhile
+    write = asyncio.create_task(file_store.write_bars(make_bars("BBB", 2), source="test"))
+    try:
+        await asyncio.sleep(0.3)
+        waited = not write.done()
+    finally:
+        running.__exit__(None, None, None)
+    written = await asyncio.wait_for(write, timeout=10)
+
+    # THEN the write waited for the read (the file cannot be opened to write while it is
+    # attached), then went in, and the next read sees it
+    assert waited
+    assert written == 2
+    assert (await file_store.read_bars(["BBB"])).num_rows == 2

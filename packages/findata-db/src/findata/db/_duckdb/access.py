@@ -19,8 +19,9 @@ meanwhile. A store asks its ``FileAccess`` for a connection to ``read()`` or to
   intent: then the database's own counter, read once and trusted until a writer
   publishes again.
 
-The accesses to one file in a process (one per store) share its state: one lock,
-one attachment, one thread; DuckDB refuses two handles on a file with different
+The accesses to one file in a process (one per store) share its state: one lock
+(held to attach, detach and write; reads on the held attachment run side by side
+outside it, and a detach waits for them), one attachment, one thread; DuckDB refuses two handles on a file with different
 settings in one process. A forked child drops what it inherited; at exit the
 threads are stopped and the files detached before the interpreter finalizes.
 """
@@ -97,22 +98,30 @@ class FileAccess:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection reading the file, for one operation (under the file's lock)."""
+        """A connection reading the file, for one operation. Reads on the held attachment
+        run side by side (each on its own cursor, outside the file's lock); attaching,
+        detaching and writing wait until none is running."""
         file = self._file
         with file.lock:
+            file.wait_for_exclusive()
             if not os.path.exists(self.path):
                 raise StoreError(f"no database at {self.path}: run `findata db migrate`")
             held = file.held_attachment(self.lock_timeout)
-            if held is not None:
-                yield from file.use_held(held, self.lock_timeout)
+            if held is None:
+                # A writer waits, or holding is off: attached for this read only.
+                attachment = _retry_open(file.attach, self.path, self.lock_timeout, mode="read")
+                try:
+                    with (
+                        contextlib.closing(attachment.cursor()) as conn,
+                        _store_errors(self.path),
+                    ):
+                        yield conn
+                finally:
+                    attachment.detach()
                 return
-            # A writer waits, or holding is off: attached for this read only.
-            attachment = _retry_open(file.attach, self.path, self.lock_timeout, mode="read")
-            try:
-                with contextlib.closing(attachment.cursor()) as conn, _store_errors(self.path):
-                    yield conn
-            finally:
-                attachment.detach()
+            cursor = file.held_cursor(held, self.lock_timeout)
+            file.readers += 1
+        yield from file.read_on(cursor)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -178,7 +187,7 @@ class FileAccess:
         """The one read attachment this process holds on the file, and whether it is
         in use now (a file has no pool: ``max_size`` 1)."""
         held = 1 if self._file.held is not None else 0
-        busy = 1 if held and self._file.lock.locked() else 0
+        busy = 1 if held and (self._file.readers or self._file.lock.locked()) else 0
         return PoolUsage(open=held, idle=held - busy, max_size=1)
 
     @property
@@ -198,12 +207,21 @@ class _Recovered(NamedTuple):
 
 
 class _SharedFile:
-    """The state of one file in this process; every method runs under ``lock``."""
+    """The state of one file in this process; every method runs under ``lock`` but
+    :meth:`read_on`, which runs a read on the held attachment beside other reads."""
 
     def __init__(self, path: str, host: Host) -> None:
         self.path = path
         self.host = host
         self.lock = threading.Lock()
+        self.drained = threading.Condition(self.lock)
+        """Notified when the last running read ends, and when a detach is done."""
+        self.readers = 0
+        """Reads running on the held attachment, outside the lock."""
+        self.exclusive_waiting = 0
+        """Detaches waiting for running reads to end; new reads wait for them."""
+        self.failed = False
+        """A read on the held attachment failed: the last read running lets it go."""
         self.holders: weakref.WeakKeyDictionary[FileAccess, float] = weakref.WeakKeyDictionary()
         self.caches: weakref.WeakSet[CachedReads] = weakref.WeakSet()
         self.held: Attachment | None = None
@@ -233,30 +251,51 @@ class _SharedFile:
         self.watch()
         return self.held
 
-    def use_held(
-        self, held: Attachment, lock_timeout: float
-    ) -> Iterator[duckdb.DuckDBPyConnection]:
+    def wait_for_exclusive(self) -> None:
+        """Wait while a detach waits for running reads: new reads would starve it."""
+        while self.exclusive_waiting:
+            self.drained.wait()
+
+    def held_cursor(self, held: Attachment, lock_timeout: float) -> duckdb.DuckDBPyConnection:
         """A cursor on the held attachment, for one operation."""
         try:
-            cursor = held.cursor()
+            return held.cursor()
         except duckdb.Error:
             # The attachment went away behind our back: attach the file anew, once.
             self.release()
             again = self.held_attachment(lock_timeout)
             if again is None:  # a writer waits now
                 raise
-            cursor = again.cursor()
+            return again.cursor()
+
+    def read_on(self, cursor: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Run one read on ``cursor`` (counted in :attr:`readers`) without the lock."""
         try:
             yield cursor
         except duckdb.CatalogException as error:
             raise StoreError(f"{self.path}: {NOT_MIGRATED} ({error})") from error
         except duckdb.Error:
-            self.release()  # do not keep an attachment that failed
+            self.failed = True  # do not keep an attachment that failed
             raise
         finally:
             cursor.close()
+            with self.lock:
+                self.readers -= 1
+                if not self.readers:
+                    if self.failed:
+                        self.release()
+                    self.drained.notify_all()
 
     def release(self) -> None:
+        """Detach the held attachment, once the reads running on it have ended."""
+        self.exclusive_waiting += 1
+        try:
+            while self.readers:
+                self.drained.wait()
+        finally:
+            self.exclusive_waiting -= 1
+            self.drained.notify_all()
+        self.failed = False
         if self.held is not None:
             held, self.held = self.held, None
             try:
@@ -340,7 +379,7 @@ class _SharedFile:
         now = time.monotonic()
         waiting = writer_waiting(self.path)
         if self.held is not None:
-            if waiting or now - self.last_used > self.idle:
+            if (waiting or now - self.last_used > self.idle) and not self.readers:
                 self.release()
             return True
         caches = list(self.caches)
@@ -400,6 +439,9 @@ class _Process:
             file.held = None
             file.watcher = None
             file.lock = threading.Lock()
+            file.drained = threading.Condition(file.lock)
+            file.readers = file.exclusive_waiting = 0
+            file.failed = False
 
     def stop_at_exit(self) -> None:
         """Detach held files, stop their threads and close the host before the interpreter

@@ -5,12 +5,14 @@ throw everything away: every write sets ``updated_at`` on each symbol it touches
 cached series whose symbol's stamp is unchanged moves to the new version as it is (an
 ingest of one symbol keeps the others hot). After another process's write, the
 file's reader thread calls ``refresh`` (``access.CachedReads``) to re-read what changed
-before the next request asks. Loads run on the connection they are given, under the
-file's lock; lookups need no lock.
+before the next request asks. Loads run on the connection they are given, side by side
+(reads of a held file run concurrently): what they share is updated under a lock, the
+reads themselves are not; lookups need no lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 import duckdb
@@ -37,6 +39,8 @@ class SeriesCache:
         self._version_stamps: tuple[str, dict[str, SymbolStamp]] | None = None
         self.series_reads = 0
         """How many series were read from the database so far (for tests and metrics)."""
+        self._guard = threading.Lock()
+        """Held to update the stamps and the count; never during a read of a series."""
 
     # -- symbols -------------------------------------------------------------------
 
@@ -80,24 +84,27 @@ class SeriesCache:
     ) -> pa.Table:
         stamp = stamps.get(symbol)
         table = read_series(conn, symbol, stamp)
-        self.series_reads += 1
-        if stamp is not None:
-            self._stamps[symbol] = stamp
-        self._bars.put(version, symbol, table, table.num_rows)
+        with self._guard:
+            self.series_reads += 1
+            if stamp is not None:
+                self._stamps[symbol] = stamp
+            self._bars.put(version, symbol, table, table.num_rows)
         return table
 
     def _carry_over(self, conn: duckdb.DuckDBPyConnection, version: str) -> dict[str, SymbolStamp]:
         """The symbols' current stamps; cached series of an older version whose symbol
         is unchanged move to ``version``."""
-        if self._version_stamps is not None and self._version_stamps[0] == version:
-            return self._version_stamps[1]
+        known = self._version_stamps
+        if known is not None and known[0] == version:
+            return known[1]
         stamps = symbol_stamps(conn)
-        self._version_stamps = (version, stamps)
-        cached_version, entries = self._bars.entries()
-        if cached_version is not None and cached_version != version:
-            for symbol, table, rows in reversed(entries):  # least recent first: LRU kept
-                if isinstance(symbol, str) and stamps.get(symbol) == self._stamps.get(symbol):
-                    self._bars.put(version, symbol, table, rows)
+        with self._guard:
+            self._version_stamps = (version, stamps)
+            cached_version, entries = self._bars.entries()
+            if cached_version is not None and cached_version != version:
+                for symbol, table, rows in reversed(entries):  # least recent first: LRU kept
+                    if isinstance(symbol, str) and stamps.get(symbol) == self._stamps.get(symbol):
+                        self._bars.put(version, symbol, table, rows)
         return stamps
 
     # -- refreshing (access.CachedReads) -------------------------------------------
