@@ -22,8 +22,9 @@ meanwhile. A store asks its ``FileAccess`` for a connection to ``read()`` or to
 The accesses to one file in a process (one per store) share its state: one lock
 (held to attach, detach and write; reads on the held attachment run side by side
 outside it, and a detach waits for them), one attachment, one thread; DuckDB
-refuses two handles on a file with different settings in one process. A forked child drops what it inherited; at exit the
-threads are stopped and the files detached before the interpreter finalizes.
+refuses two handles on a file with different settings in one process. A forked
+child drops what it inherited; at exit the threads are stopped and the files
+detached before the interpreter finalizes.
 """
 
 from __future__ import annotations
