@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import re
@@ -10,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import duckdb
@@ -667,50 +668,56 @@ async def test_a_series_spanning_several_row_groups_is_read_as_one_chunk_per_col
     await reader.disconnect()
 
 
-async def test_reads_of_a_held_file_run_side_by_side(
+@dataclasses.dataclass
+class ReadInProgress:
+    """One read running on a held file: its access, its connection, and how to end it."""
+
+    access: FileAccess
+    conn: duckdb.DuckDBPyConnection
+    end: contextlib.ExitStack
+
+
+@pytest.fixture
+async def read_in_progress(
     file_store: DuckDBStore, make_bars: BarsFactory
-) -> None:
-    # GIVEN a held file and one read in progress on it (its connection still in use)
+) -> AsyncIterator[ReadInProgress]:
+    """A held file holding AAA's 3 bars, and one read in progress on it (its connection
+    still in use) until ``end.close()`` or the teardown."""
     await file_store.write_bars(make_bars("AAA", 3), source="test")
     await file_store.read_bars(["AAA"])
     access = FileAccess(file_store.path, lock_timeout=5)
-    first_read = access.read()
-    first = first_read.__enter__()
+    with contextlib.ExitStack() as end:
+        yield ReadInProgress(access, end.enter_context(access.read()), end)
+
+
+async def test_reads_of_a_held_file_run_side_by_side(read_in_progress: ReadInProgress) -> None:
+    # GIVEN a held file and one read in progress on it
+    first = read_in_progress
 
     # WHEN a second read runs meanwhile, in another thread
     def count() -> int:
-        with access.read() as second:
+        with first.access.read() as second:
             row = second.execute("SELECT count(*) FROM bars").fetchone()
             return -1 if row is None else int(row[0])
 
-    try:
-        counted = await asyncio.wait_for(asyncio.to_thread(count), timeout=10)
+    counted = await asyncio.wait_for(asyncio.to_thread(count), timeout=10)
 
-        # THEN it was answered while the first was still open, which can still read
-        assert counted == 3
-        assert first.execute("SELECT count(*) FROM symbols").fetchone() == (1,)
-    finally:
-        # TEARDOWN (also lets a second read that waited go on)
-        first_read.__exit__(None, None, None)
+    # THEN it was answered while the first was still open, which can still read
+    assert counted == 3
+    assert first.conn.execute("SELECT count(*) FROM symbols").fetchone() == (1,)
 
 
 async def test_a_write_waits_for_the_reads_running_and_reads_after_it_see_it(
-    file_store: DuckDBStore, make_bars: BarsFactory
+    file_store: DuckDBStore, make_bars: BarsFactory, read_in_progress: ReadInProgress
 ) -> None:
     # GIVEN a held file and one read in progress on it
-    await file_store.write_bars(make_bars("AAA", 3), source="test")
-    await file_store.read_bars(["AAA"])
-    access = FileAccess(file_store.path, lock_timeout=5)
-    running = access.read()
-    running.__enter__()
+    running = read_in_progress
 
-    # WHEN the same process writes meanwhile
+    # WHEN the same process writes meanwhile, and the read ends 0.3 s later
     write = asyncio.create_task(file_store.write_bars(make_bars("BBB", 2), source="test"))
-    try:
-        await asyncio.sleep(0.3)
-        waited = not write.done()
-    finally:
-        running.__exit__(None, None, None)
+    await asyncio.sleep(0.3)
+    waited = not write.done()
+    running.end.close()
     written = await asyncio.wait_for(write, timeout=10)
 
     # THEN the write waited for the read (the file cannot be opened to write while it is
