@@ -286,6 +286,26 @@ def bench_adjustment(one: pa.Table, repeat: int) -> None:
         )
 
     row("adjust_bars all, new tables", {"findata": median_ms(fresh_tables, repeat)})
+    # A universe at once: 500 symbols' daily bars with 2 splits and 8 dividends each (the
+    # runs of every symbol are found in one compiled call).
+    universe = pa.concat_tables(
+        [daily_bars(504, symbol=f"D{index:03d}", seed=index) for index in range(500)]
+    )
+    actions = [corporate_actions(f"D{index:03d}", splits=2, dividends=8) for index in range(500)]
+    universe_splits = pa.concat_tables([pair[0] for pair in actions])
+    universe_dividends = pa.concat_tables([pair[1] for pair in actions])
+    row(
+        f"adjust_bars all, 500 symbols, {universe.num_rows:,} daily bars, "
+        f"{universe_splits.num_rows:,} + {universe_dividends.num_rows:,} actions, new tables",
+        {
+            "findata": median_ms(
+                lambda: core.adjust_bars(
+                    fresh(universe), fresh(universe_splits), fresh(universe_dividends), "all"
+                ),
+                max(repeat // 10, 5),
+            )
+        },
+    )
     row(
         "validate_splits + _dividends",
         {

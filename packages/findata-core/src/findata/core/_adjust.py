@@ -4,9 +4,9 @@ A bar's factor is the product over the actions whose ex-date is after the bar's 
 date, so it is constant between two consecutive ex-dates. For each symbol, the rows
 before an ex-date are found by one binary search of the instant that date begins in the
 exchange's time zone; the factor of each run of rows between two ex-dates is a
-cumulative product taken from the last action back (``numpy.multiply.accumulate``); and
-each column is multiplied run by run by a scalar, in one compiled pass
-(:mod:`findata.core._loops`) into memory of Arrow's pool. No work is done per row but
+cumulative product taken from the last action back; both are one compiled call for all
+symbols (:func:`findata.core._loops.adjustment_runs`); and each column is multiplied run
+by run by a scalar, in one compiled pass into memory of Arrow's pool. No work is done per row but
 the multiplications themselves
 (docs/decisions/0070-adjustment-factors-per-run-of-rows.md).
 """
@@ -171,12 +171,87 @@ def _find_runs(
     if zone.dates_are_monotonic:
         _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
     closes = values_of(series.table.column(CLOSE)) if dividends_of else _NO_CLOSES
+    if zone.dates_are_monotonic:
+        return _compiled_runs(series, splits_of, dividends_of, closes)
     runs = _Runs(series, zone, closes)
     for block in range(len(series.starts)):
         runs.add_block(block, splits_of, dividends_of)
     skipped = sorted(runs.skipped, key=lambda entry: (entry.symbol, entry.ex_date))
+    return _RunFactors(*runs.factors(), skipped=tuple(skipped), dates_are_monotonic=False)
+
+
+def _compiled_runs(
+    series: Series, splits: _Matched | None, dividends: _Matched | None, closes: F64
+) -> _RunFactors:
+    """The runs where dates never step back (every zone but a few), all blocks in one
+    compiled call (``_loops.adjustment_runs``): what :class:`_Runs` computes block by
+    block with a dozen NumPy calls each, which cost more than the multiplications
+    themselves for a table nobody adjusted before."""
+    blocks = len(series.starts)
+    no_bounds = np.zeros(blocks + 1, dtype=np.int64)
+    split_bounds, split_begins, split_factors, split_multipliers = (
+        no_bounds,
+        _NO_DAYS,
+        _NO_CLOSES,
+        _NO_CLOSES,
+    )
+    if splits:
+        ratio_from, ratio_to = splits.amounts(SPLIT_FROM, _ALL), splits.amounts(SPLIT_TO, _ALL)
+        split_bounds = np.asarray(splits.bounds, dtype=np.int64)
+        split_begins = splits.begins
+        split_factors, split_multipliers = ratio_from / ratio_to, ratio_to / ratio_from
+    dividend_bounds, dividend_begins, cash, reference = no_bounds, _NO_DAYS, _NO_CLOSES, _NO_CLOSES
+    if dividends:
+        dividend_bounds = np.asarray(dividends.bounds, dtype=np.int64)
+        dividend_begins = dividends.begins
+        cash = dividends.amounts(CASH_AMOUNT, _ALL)
+        if REFERENCE_CLOSE in dividends.actions.amounts:
+            reference = dividends.amounts(REFERENCE_CLOSE, _ALL)
+        else:
+            reference = np.full(len(cash), np.nan)
+    capacity = blocks + len(split_begins) + len(dividend_begins)
+    starts = np.empty(capacity, dtype=np.int64)
+    prices, volumes = np.empty(capacity), np.empty(capacity)
+    skips = np.zeros(len(dividend_begins), dtype=np.int8)
+    used_closes = np.empty(len(dividend_begins))
+    runs = compiled_loops().adjustment_runs(
+        series.times,
+        series.starts.astype(np.int64, copy=False),
+        series.ends.astype(np.int64, copy=False),
+        split_bounds,
+        split_begins,
+        split_factors,
+        split_multipliers,
+        dividend_bounds,
+        dividend_begins,
+        cash,
+        reference,
+        closes,
+        starts,
+        prices,
+        volumes,
+        skips,
+        used_closes,
+    )
+    skipped: list[SkippedDividend] = []
+    if dividends and skips.any():
+        actions = dividends.actions
+        for index in np.flatnonzero(skips).tolist():
+            row = int(dividends.rows[index])
+            skipped.append(
+                SkippedDividend(
+                    symbol=actions.symbols[int(actions.codes[row])],
+                    ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
+                    cash_amount=float(cash[index]),
+                    reason=SkipReason.NO_EARLIER_BAR
+                    if skips[index] == 1
+                    else SkipReason.CASH_NOT_BELOW_CLOSE,
+                    close=None if skips[index] == 1 else float(used_closes[index]),
+                )
+            )
+        skipped.sort(key=lambda entry: (entry.symbol, entry.ex_date))
     return _RunFactors(
-        *runs.factors(), skipped=tuple(skipped), dates_are_monotonic=zone.dates_are_monotonic
+        starts[:runs], prices[:runs], volumes[:runs], tuple(skipped), dates_are_monotonic=True
     )
 
 
@@ -236,9 +311,9 @@ def _suffix_products(factors: F64) -> F64:
 
 
 class _Runs:
-    """Runs of rows sharing one price factor and one volume multiplier, built block by
-    block: a run begins at each symbol's first row and at its first row on or after each
-    ex-date."""
+    """Runs of rows in a zone whose dates step back (a clock set back across midnight),
+    built block by block: each row is its own run, keyed by its local date. Elsewhere
+    :func:`_compiled_runs` finds the runs by position."""
 
     def __init__(self, series: Series, zone: OffsetTable, closes: F64) -> None:
         self.series = series
@@ -250,13 +325,8 @@ class _Runs:
         self.skipped: list[SkippedDividend] = []
 
     def add_block(self, block: int, splits: _Matched | None, dividends: _Matched | None) -> None:
-        """The runs of one symbol's rows and their factors.
-
-        An action applies to a row when the row's key is below the action's key. Keys are
-        row positions when the zone's dates never step back (a row is before an ex-date
-        when it is before the instant that day begins: one binary search per action, one
-        key per run of rows), else local dates (one key per row).
-        """
+        """The runs of one symbol's rows and their factors: an action applies to a row
+        when the row's local date is before the action's ex-date."""
         begin, end = int(self.series.starts[block]), int(self.series.ends[block])
         split_slice = splits.block(block) if splits else _NONE
         dividend_slice = dividends.block(block) if dividends else _NONE
@@ -265,31 +335,22 @@ class _Runs:
             self.prices.append(np.ones(1))
             self.volumes.append(np.ones(1))
             return
-        times = self.series.times[begin:end]
-        by_position = self.zone.dates_are_monotonic
-        # Where a clock is set back across midnight, dates step back: each row's date.
-        local_days = _NO_DAYS if by_position else self.zone.local(times) // MICROS_PER_DAY
-        keys: list[npt.NDArray[Any]] = []
+        local_days = self.zone.local(self.series.times[begin:end]) // MICROS_PER_DAY
+        keys: list[I64] = []
         factors: list[F64] = []
         multipliers: list[F64] = []
         if splits and split_slice.start < split_slice.stop:
-            keys.append(
-                np.searchsorted(times, splits.begins[split_slice])
-                if by_position
-                else splits.days[split_slice]
-            )
+            keys.append(splits.days[split_slice])
             ratio_from = splits.amounts(SPLIT_FROM, split_slice)
             ratio_to = splits.amounts(SPLIT_TO, split_slice)
             factors.append(ratio_from / ratio_to)
             multipliers.append(ratio_to / ratio_from)
         if dividends and dividend_slice.start < dividend_slice.stop:
-            if by_position:
-                positions = np.searchsorted(times, dividends.begins[dividend_slice])
-            else:  # the last row dated before an ex-date: where the suffix minimum is below
-                earliest_after = np.minimum.accumulate(local_days[::-1])[::-1]
-                positions = np.searchsorted(earliest_after, dividends.days[dividend_slice])
+            # The last row dated before an ex-date: where the suffix minimum is below it.
+            earliest_after = np.minimum.accumulate(local_days[::-1])[::-1]
+            positions = np.searchsorted(earliest_after, dividends.days[dividend_slice])
             kept, paid = self._dividend_factors(dividends, dividend_slice, positions, begin)
-            keys.append(positions[kept] if by_position else dividends.days[dividend_slice][kept])
+            keys.append(dividends.days[dividend_slice][kept])
             factors.append(paid)
             multipliers.append(np.ones(len(paid)))
         if len(keys) == 1:
@@ -298,13 +359,8 @@ class _Runs:
             order = np.argsort(np.concatenate(keys), kind="stable")
             key = np.concatenate(keys)[order]
             factor, multiplier = np.concatenate(factors)[order], np.concatenate(multipliers)[order]
-        if by_position:
-            runs = np.unique(np.concatenate(([0], key[(key > 0) & (key < end - begin)])))
-            row_keys: npt.NDArray[Any] = runs
-        else:
-            runs, row_keys = np.arange(end - begin, dtype=np.intp), local_days
-        applies_from = np.searchsorted(key, row_keys, side="right")
-        self.starts.append(runs + begin)
+        applies_from = np.searchsorted(key, local_days, side="right")
+        self.starts.append(np.arange(begin, end, dtype=np.intp))
         self.prices.append(_suffix_products(factor)[applies_from])
         self.volumes.append(_suffix_products(multiplier)[applies_from])
 
@@ -410,6 +466,7 @@ class AdjustmentPlan:
 
 
 _NONE: Final = slice(0, 0)
+_ALL: Final = slice(None)
 _NO_DAYS: Final = np.empty(0, dtype=np.int64)
 _NO_CLOSES: Final = np.empty(0)
 _PRICES: Final = frozenset((*PRICE_COLUMNS, VWAP))

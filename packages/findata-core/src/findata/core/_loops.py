@@ -591,3 +591,138 @@ def scaled_period_prices(
         out_high[period] = highest
         out_low[period] = lowest
         out_close[period] = closes[end - 1] * factor
+
+
+_FLAGS_OUT = numba.int8[::1]
+
+
+@_compiled(
+    _INT(
+        _STARTS,
+        _STARTS,
+        _STARTS,
+        _STARTS,
+        _STARTS,
+        _ARRAY,
+        _ARRAY,
+        _STARTS,
+        _STARTS,
+        _ARRAY,
+        _ARRAY,
+        _ARRAY,
+        _INTS_OUT,
+        _OUT,
+        _OUT,
+        _FLAGS_OUT,
+        _OUT,
+    )
+)
+def adjustment_runs(
+    times: npt.NDArray[np.int64],
+    block_starts: npt.NDArray[np.int64],
+    block_ends: npt.NDArray[np.int64],
+    split_bounds: npt.NDArray[np.int64],
+    split_begins: npt.NDArray[np.int64],
+    split_factors: F64,
+    split_multipliers: F64,
+    dividend_bounds: npt.NDArray[np.int64],
+    dividend_begins: npt.NDArray[np.int64],
+    cash: F64,
+    reference_closes: F64,
+    closes: F64,
+    run_starts: npt.NDArray[np.int64],
+    run_prices: F64,
+    run_volumes: F64,
+    dividend_skips: npt.NDArray[np.int8],
+    dividend_closes: F64,
+) -> int:
+    """The runs of rows sharing one price factor and one volume multiplier, every
+    symbol's block at once (findata.core._adjust, where dates never step back).
+
+    Block ``b`` holds rows ``block_starts[b]:block_ends[b]`` (times increasing) and the
+    splits ``split_bounds[b]:split_bounds[b + 1]`` and dividends likewise, in ex-date
+    order, with the instant each ex-date begins. An action applies to the rows before
+    that instant (one binary search). A dividend's close is its reference close, else
+    the close of the last row before it; with none (skip 1) or a cash amount not below
+    it (skip 2) it is skipped, its close kept for the report. Actions are taken in row
+    order, splits before dividends at the same row, and each run's factor is the
+    product of the factors after it, multiplied from the last back: the order and the
+    arithmetic of NumPy's ``multiply.accumulate`` in the general path. Fills the
+    ``run_*`` outputs and returns how many runs there are.
+    """
+    runs = 0
+    for block in range(len(block_starts)):
+        begin = block_starts[block]
+        rows = block_ends[block] - begin
+        first_split, end_split = split_bounds[block], split_bounds[block + 1]
+        first_dividend, end_dividend = dividend_bounds[block], dividend_bounds[block + 1]
+        if first_split == end_split and first_dividend == end_dividend:
+            run_starts[runs] = begin
+            run_prices[runs] = 1.0
+            run_volumes[runs] = 1.0
+            runs += 1
+            continue
+        block_times = times[begin : begin + rows]
+        splits = end_split - first_split
+        dividends = end_dividend - first_dividend
+        dividend_keys = np.empty(dividends, np.int64)
+        dividend_factors = np.empty(dividends)
+        kept = 0
+        for index in range(first_dividend, end_dividend):
+            position = np.searchsorted(block_times, dividend_begins[index])
+            close = reference_closes[index]
+            if np.isnan(close) and position > 0:
+                close = closes[begin + position - 1]
+            dividend_closes[index] = close
+            if np.isnan(close):
+                dividend_skips[index] = 1
+            elif cash[index] >= close:
+                dividend_skips[index] = 2
+            else:
+                dividend_skips[index] = 0
+                dividend_keys[kept] = position
+                dividend_factors[kept] = 1.0 - cash[index] / close
+                kept += 1
+        events = splits + kept
+        keys = np.empty(events, np.int64)
+        factors = np.empty(events)
+        multipliers = np.empty(events)
+        split, dividend = first_split, 0
+        for event in range(events):
+            split_key = np.int64(-1)
+            if split < end_split:
+                split_key = np.searchsorted(block_times, split_begins[split])
+            if split < end_split and (dividend == kept or split_key <= dividend_keys[dividend]):
+                keys[event] = split_key
+                factors[event] = split_factors[split]
+                multipliers[event] = split_multipliers[split]
+                split += 1
+            else:
+                keys[event] = dividend_keys[dividend]
+                factors[event] = dividend_factors[dividend]
+                multipliers[event] = 1.0
+                dividend += 1
+        prices = np.ones(events + 1)
+        volumes = np.ones(events + 1)
+        price, volume = 1.0, 1.0
+        for event in range(events - 1, -1, -1):
+            price = price * factors[event]
+            volume = volume * multipliers[event]
+            prices[event] = price
+            volumes[event] = volume
+        event = 0
+        while event < events and keys[event] <= 0:
+            event += 1
+        run_starts[runs] = begin
+        run_prices[runs] = prices[event]
+        run_volumes[runs] = volumes[event]
+        runs += 1
+        while event < events and keys[event] < rows:
+            key = keys[event]
+            while event < events and keys[event] == key:
+                event += 1
+            run_starts[runs] = begin + key
+            run_prices[runs] = prices[event]
+            run_volumes[runs] = volumes[event]
+            runs += 1
+    return runs
