@@ -478,14 +478,19 @@ def _adjusted_volume(volume: I64, multipliers: F64, starts: Index) -> pa.Array:
     result, values = _output(pa.int64(), len(volume))
     row = compiled_loops().scale_volume_runs(volume, values, starts, multipliers)
     if row >= 0:
-        run = int(np.searchsorted(starts, row, side="right")) - 1
-        raise InvalidBarsError(
-            f"volume at row {row} adjusted for splits "
-            f"({float(volume[row]) * float(multipliers[run]):.3g}) exceeds int64",
-            row=row,
-            column=VOLUME,
-        )
+        raise volume_overflow(volume, multipliers, starts, row)
     return result
+
+
+def volume_overflow(volume: I64, multipliers: F64, starts: Index, row: int) -> InvalidBarsError:
+    """The error for the volume of ``row`` grown beyond int64 by its run's multiplier."""
+    run = int(np.searchsorted(starts, row, side="right")) - 1
+    return InvalidBarsError(
+        f"volume at row {row} adjusted for splits "
+        f"({float(volume[row]) * float(multipliers[run]):.3g}) exceeds int64",
+        row=row,
+        column=VOLUME,
+    )
 
 
 def _output(kind: pa.DataType, rows: int) -> tuple[pa.Array, npt.NDArray[Any]]:

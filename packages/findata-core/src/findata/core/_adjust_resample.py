@@ -6,10 +6,11 @@ positive number keeps the order of prices, so a period whose bars lie in one run
 raw period times that run's factor: its open and close are the same products, its high
 and low the products of the raw extremes (rounding is monotonic). Only the few periods
 that hold an ex-date are computed from their bars. Volumes are adjusted bar by bar
-(each rounded, as ``adjust_bars`` rounds them) before resampling, so their sums agree.
-The result equals ``resample(adjust_bars(...)[0], ...)`` value for value (the property
-test says so); it costs the raw resample, one pass over the volumes and a few
-multiplications per period (docs/decisions/0081-adjusted-periods-from-raw-periods.md).
+(each rounded, as ``adjust_bars`` rounds them) and summed per period in one compiled
+pass, so the sums agree. The result equals ``resample(adjust_bars(...)[0], ...)`` value
+for value (the property test says so); it costs the raw resample, one pass over the
+volumes and a few multiplications per period
+(docs/decisions/0081-adjusted-periods-from-raw-periods.md).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from findata.core._adjust import AdjustmentPlan, plan_adjustment
+from findata.core._adjust import AdjustmentPlan, plan_adjustment, volume_overflow
 from findata.core._adjust_report import AdjustmentReport
 from findata.core._bar_blocks import values_of
 from findata.core._kernels import compiled_loops
@@ -73,17 +74,26 @@ def resample_adjusted(
     table = plan.series.table
     if frequency.is_intraday or VWAP in table.column_names or not plan.runs.dates_are_monotonic:
         return resample(plan.apply(), interval, frequency, timezone=timezone), report
-    volume = plan.adjusted_volume()
-    if volume is not None:
-        table = table.set_column(table.schema.get_field_index(VOLUME), VOLUME, volume)
     periods = resample(table, interval, frequency, timezone=timezone)
-    if (plan.runs.prices == 1.0).all():
+    runs = plan.runs
+    if (runs.prices == 1.0).all() and (runs.volumes == 1.0).all():
         return periods, report
     return _scaled_periods(periods, plan, timezone), report
 
 
 def _scaled_periods(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> pa.Table:
-    """``periods`` (of the raw prices) with each period's prices adjusted."""
+    """``periods`` (of the raw bars) with each period's prices and volume adjusted."""
+    first_rows, end_rows = _period_rows(periods, plan, timezone)
+    if (plan.runs.prices != 1.0).any():
+        periods = _scaled_prices(periods, plan, first_rows, end_rows)
+    if (plan.runs.volumes != 1.0).any():
+        periods = _scaled_volumes(periods, plan, first_rows, end_rows)
+    return periods
+
+
+def _period_rows(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> tuple[I64, I64]:
+    """The first row of each period and the row after its last: where the bars reach the
+    instant its first day begins, and where the next period (or the symbol) begins."""
     series = plan.series
     days = periods.column(PERIOD_START).combine_chunks().view(pa.int32()).to_numpy()
     # The first row of each period: where the bars reach the instant its first day begins.
@@ -102,6 +112,15 @@ def _scaled_periods(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> p
         rows = low + np.searchsorted(series.times[low:high], begins[begin:end])
         first_rows[begin:end] = rows
         end_rows[begin:end] = np.append(rows[1:], high)
+    return first_rows, end_rows
+
+
+def _scaled_prices(
+    periods: pa.Table, plan: AdjustmentPlan, first_rows: I64, end_rows: I64
+) -> pa.Table:
+    """Each period's prices times its run's factor; those of periods holding an ex-date
+    from their bars."""
+    series = plan.series
     starts = plan.runs.starts
     first_run = np.searchsorted(starts, first_rows, side="right") - 1
     last_run = np.searchsorted(starts, end_rows - 1, side="right") - 1
@@ -125,6 +144,23 @@ def _scaled_periods(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> p
         index = periods.schema.get_field_index(name)
         periods = periods.set_column(index, periods.schema.field(name), pa.array(columns[name]))
     return periods
+
+
+def _scaled_volumes(
+    periods: pa.Table, plan: AdjustmentPlan, first_rows: I64, end_rows: I64
+) -> pa.Table:
+    """Each period's volume: the sum of its bars' volumes each adjusted and rounded as
+    ``adjust_bars`` does it, in one compiled pass over the raw volumes."""
+    volume = values_of(plan.series.table.column(VOLUME))
+    runs = plan.runs
+    sums = np.empty(len(first_rows), dtype=np.int64)
+    row = compiled_loops().period_volumes(
+        volume, first_rows, end_rows, runs.starts, runs.volumes, sums
+    )
+    if row >= 0:
+        raise volume_overflow(volume, runs.volumes, runs.starts, row)
+    index = periods.schema.get_field_index(VOLUME)
+    return periods.set_column(index, periods.schema.field(index), pa.array(sums))
 
 
 def _runs_of_equal(symbols: pa.Array) -> I64:

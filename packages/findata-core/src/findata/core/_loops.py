@@ -726,3 +726,54 @@ def adjustment_runs(
             run_volumes[runs] = volumes[event]
             runs += 1
     return runs
+
+
+@_compiled(_INT(_STARTS, _STARTS, _STARTS, _STARTS, _ARRAY, _INTS_OUT))
+def period_volumes(
+    volume: npt.NDArray[np.int64],
+    firsts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    run_starts: npt.NDArray[np.int64],
+    multipliers: F64,
+    out: npt.NDArray[np.int64],
+) -> int:
+    """The volume of the periods of rows ``firsts[p]`` up to ``ends[p]``, each row's volume
+    multiplied by its run's multiplier and rounded first, exactly as
+    :func:`scale_volume_runs` does it (so the sums are those of resampling the adjusted
+    bars), in one pass that writes no adjusted column; overflows are counted branch-free,
+    so the loops vectorise. Returns the first row whose product exceeds int64 (``out`` is
+    then unfinished), else -1."""
+    runs = len(run_starts)
+    for period in range(len(firsts)):
+        first = firsts[period]
+        end = ends[period]
+        run = np.searchsorted(run_starts, first, side="right") - 1
+        total = np.int64(0)
+        row = first
+        while row < end:
+            multiplier = multipliers[run]
+            stop = min(end, run_starts[run + 1]) if run + 1 < runs else end
+            source = volume[row:stop]
+            overflows = 0
+            if multiplier == 1.0:
+                for at in range(stop - row):
+                    total += source[at]
+            elif multiplier == math.floor(multiplier) and multiplier < _INT64_LIMIT:
+                whole = np.int64(multiplier)
+                largest = _INT64_MAX // whole
+                for at in range(stop - row):
+                    overflows += source[at] > largest
+                    total += source[at] * whole
+            else:
+                for at in range(stop - row):
+                    product = source[at] * multiplier
+                    overflows += product >= _INT64_LIMIT
+                    total += np.int64(np.rint(product))
+            if overflows:
+                for at in range(stop - row):
+                    if source[at] * multiplier >= _INT64_LIMIT:
+                        return int(row + at)
+            row = stop
+            run += 1
+        out[period] = total
+    return -1
