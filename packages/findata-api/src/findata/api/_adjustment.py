@@ -135,7 +135,7 @@ class AdjustmentTransform:
 
     async def _actions(self, symbol: str) -> tuple[pa.Table, pa.Table]:
         """The symbol's splits and dividends that this adjustment uses."""
-        splits, dividends = await self._state.store.actions_of(symbol)
+        splits, dividends = await self._state.store.actions_of(symbol, self._version)
         return (
             splits if self.adjustment.splits else _NONE,
             dividends if self.adjustment.dividends else _NONE,
@@ -147,7 +147,12 @@ def _micros(bars: pa.Table) -> Any:
 
 
 def _messages(warnings: tuple[str, ...]) -> pa.Table:
+    if not warnings:
+        return _NO_MESSAGES
     return pa.table({_MESSAGES: pa.array(list(warnings), pa.string())})
+
+
+_NO_MESSAGES: Final = pa.table({_MESSAGES: pa.array([], pa.string())})
 
 
 async def open_adjusted_series_request(

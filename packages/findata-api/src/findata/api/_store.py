@@ -135,10 +135,14 @@ class StoreGateway:
             return DIVIDENDS_SCHEMA.empty_table()
         return await self._call("read_dividends", self.store.read_dividends, [symbol], start, end)
 
-    async def actions_of(self, symbol: str) -> tuple[pa.Table, pa.Table]:
+    async def actions_of(
+        self, symbol: str, version: str | None = None
+    ) -> tuple[pa.Table, pa.Table]:
         """Every split and dividend of ``symbol``, cached until the data version changes
-        (as symbol metadata: what adjusting a series needs, whatever the result cache)."""
-        version = await self.data_version()
+        (as symbol metadata: what adjusting a series needs, whatever the result cache).
+        ``version``: the one the request read its bars under, if it has one."""
+        if version is None:
+            version = await self.data_version()
         if version != self._actions_version:
             self._actions, self._actions_version = {}, version
         found = self._actions.get(symbol)

@@ -15,7 +15,7 @@ volumes and a few multiplications per period
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -84,11 +84,16 @@ def resample_adjusted(
 def _scaled_periods(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> pa.Table:
     """``periods`` (of the raw bars) with each period's prices and volume adjusted."""
     first_rows, end_rows = _period_rows(periods, plan, timezone)
+    columns: dict[str, npt.NDArray[Any]] = {}
     if (plan.runs.prices != 1.0).any():
-        periods = _scaled_prices(periods, plan, first_rows, end_rows)
+        columns.update(_scaled_prices(periods, plan, first_rows, end_rows))
     if (plan.runs.volumes != 1.0).any():
-        periods = _scaled_volumes(periods, plan, first_rows, end_rows)
-    return periods
+        columns[VOLUME] = _scaled_volumes(plan, first_rows, end_rows)
+    arrays = [
+        pa.array(columns[name]) if name in columns else periods.column(name)
+        for name in periods.column_names
+    ]
+    return pa.Table.from_arrays(arrays, schema=periods.schema)
 
 
 def _period_rows(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> tuple[I64, I64]:
@@ -101,6 +106,9 @@ def _period_rows(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> tupl
         timezone, int(series.times[series.starts].min()), int(series.times[series.ends - 1].max())
     )
     begins = zone.first_instants_showing(days.astype(np.int64) * MICROS_PER_DAY)
+    if len(series.names) == 1:  # one symbol (as the API asks): every period is its own
+        rows = np.searchsorted(series.times, begins).astype(np.int64)
+        return rows, np.append(rows[1:], series.rows)
     first_rows = np.empty(len(days), dtype=np.int64)
     end_rows = np.empty(len(days), dtype=np.int64)
     block_of = {name: block for block, name in enumerate(series.names)}
@@ -117,7 +125,7 @@ def _period_rows(periods: pa.Table, plan: AdjustmentPlan, timezone: str) -> tupl
 
 def _scaled_prices(
     periods: pa.Table, plan: AdjustmentPlan, first_rows: I64, end_rows: I64
-) -> pa.Table:
+) -> dict[str, F64]:
     """Each period's prices times its run's factor; those of periods holding an ex-date
     from their bars."""
     series = plan.series
@@ -140,15 +148,10 @@ def _scaled_prices(
         )
         for name, values in zip(_PRICES, computed, strict=True):
             columns[name][straddling] = values
-    for name in _PRICES:
-        index = periods.schema.get_field_index(name)
-        periods = periods.set_column(index, periods.schema.field(name), pa.array(columns[name]))
-    return periods
+    return columns
 
 
-def _scaled_volumes(
-    periods: pa.Table, plan: AdjustmentPlan, first_rows: I64, end_rows: I64
-) -> pa.Table:
+def _scaled_volumes(plan: AdjustmentPlan, first_rows: I64, end_rows: I64) -> I64:
     """Each period's volume: the sum of its bars' volumes each adjusted and rounded as
     ``adjust_bars`` does it, in one compiled pass over the raw volumes."""
     volume = values_of(plan.series.table.column(VOLUME))
@@ -159,8 +162,7 @@ def _scaled_volumes(
     )
     if row >= 0:
         raise volume_overflow(volume, runs.volumes, runs.starts, row)
-    index = periods.schema.get_field_index(VOLUME)
-    return periods.set_column(index, periods.schema.field(index), pa.array(sums))
+    return sums
 
 
 def _runs_of_equal(symbols: pa.Array) -> I64:
