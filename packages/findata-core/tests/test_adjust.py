@@ -549,6 +549,20 @@ def test_given_a_fractional_split_too_large_once_adjusted_when_adjusting_then_th
         adjust_bars(make_bars(rows), splits, None, "split")
 
 
+@pytest.mark.parametrize(("split_from", "split_to"), [(1.0, 1e12), (2.0, 3e12)])
+def test_given_a_volume_too_large_once_adjusted_when_resampling_adjusted_then_the_row_is_named(
+    make_bars: MakeBars, split_from: float, split_to: float
+) -> None:
+    # GIVEN a whole and a fractional split multiplier that take a bar of 10**7 shares
+    # beyond int64
+    rows = [WEEK_ROWS[0], (*WEEK_ROWS[1][:6], 10**7), *WEEK_ROWS[2:]]
+    splits = _splits(("ABC", WEEK[2], split_from, split_to))
+    # WHEN / THEN weekly periods of the adjusted bars fail as adjusting them does
+    with pytest.raises(InvalidBarsError, match="exceeds int64") as caught:
+        resample_adjusted(make_bars(rows), splits, None, "split", 1, "Weekly")
+    assert (caught.value.row, caught.value.column) == (1, "volume")
+
+
 def test_given_a_checked_split_table_then_a_bad_one_when_adjusting_then_the_bad_one_fails(
     make_bars: MakeBars,
 ) -> None:

@@ -87,8 +87,8 @@ class AdjustmentTransform:
     async def resample(
         self, bars: pa.Table, info: SymbolInfo, interval: int, frequency: Frequency
     ) -> pa.Table:
-        """The periods of the symbol's whole stored history (``bars``) adjusted, from its
-        raw periods: equal to resampling the adjusted bars, at about the raw cost."""
+        """The periods of the symbol's whole stored history (``bars``) adjusted, aggregated
+        from its raw bars: equal to resampling the adjusted bars, at about the raw cost."""
         splits, dividends = await self._actions(info.symbol)
         periods, report = await asyncio.to_thread(
             resample_adjusted,

@@ -547,52 +547,6 @@ def uniform_width(offsets: npt.NDArray[np.int32]) -> int:
     return -1 if other_widths else width
 
 
-@_compiled(
-    numba.void(
-        _ARRAY, _ARRAY, _ARRAY, _ARRAY, _STARTS, _STARTS, _STARTS, _ARRAY, _OUT, _OUT, _OUT, _OUT
-    )
-)
-def scaled_period_prices(
-    opens: F64,
-    highs: F64,
-    lows: F64,
-    closes: F64,
-    firsts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
-    run_starts: npt.NDArray[np.int64],
-    factors: F64,
-    out_open: F64,
-    out_high: F64,
-    out_low: F64,
-    out_close: F64,
-) -> None:
-    """Open, high, low and close of the periods of rows ``firsts[p]`` up to ``ends[p]``,
-    each row's prices multiplied by its run's factor first (runs as :func:`scale_runs`):
-    the first open, the largest high, the smallest low and the last close of the
-    products, as resampling the adjusted rows gives them."""
-    runs = len(run_starts)
-    for period in range(len(firsts)):
-        first = firsts[period]
-        end = ends[period]
-        run = np.searchsorted(run_starts, first, side="right") - 1
-        out_open[period] = opens[first] * factors[run]
-        highest = -np.inf
-        lowest = np.inf
-        row = first
-        factor = factors[run]
-        while row < end:
-            factor = factors[run]
-            stop = min(end, run_starts[run + 1]) if run + 1 < runs else end
-            for at in range(row, stop):
-                highest = max(highest, highs[at] * factor)
-                lowest = min(lowest, lows[at] * factor)
-            row = stop
-            run += 1
-        out_high[period] = highest
-        out_low[period] = lowest
-        out_close[period] = closes[end - 1] * factor
-
-
 _FLAGS_OUT = numba.int8[::1]
 
 
@@ -728,31 +682,78 @@ def adjustment_runs(
     return runs
 
 
-@_compiled(_INT(_STARTS, _STARTS, _STARTS, _STARTS, _ARRAY, _INTS_OUT))
-def period_volumes(
+@_compiled(
+    _INT(
+        _ARRAY,
+        _ARRAY,
+        _STARTS,
+        _STARTS,
+        _ARRAY,
+        _ARRAY,
+        _STARTS,
+        _STARTS,
+        _ARRAY,
+        _ARRAY,
+        _OUT,
+        _OUT,
+        _OUT,
+        _OUT,
+        _INTS_OUT,
+    )
+)
+def adjusted_periods(
+    opens: F64,
+    closes: F64,
     volume: npt.NDArray[np.int64],
-    firsts: npt.NDArray[np.int64],
-    ends: npt.NDArray[np.int64],
+    segment_starts: npt.NDArray[np.int64],
+    segment_highs: F64,
+    segment_lows: F64,
+    group_starts: npt.NDArray[np.int64],
     run_starts: npt.NDArray[np.int64],
+    factors: F64,
     multipliers: F64,
-    out: npt.NDArray[np.int64],
+    out_open: F64,
+    out_high: F64,
+    out_low: F64,
+    out_close: F64,
+    out_volume: npt.NDArray[np.int64],
 ) -> int:
-    """The volume of the periods of rows ``firsts[p]`` up to ``ends[p]``, each row's volume
-    multiplied by its run's multiplier and rounded first, exactly as
-    :func:`scale_volume_runs` does it (so the sums are those of resampling the adjusted
-    bars), in one pass that writes no adjusted column; overflows are counted branch-free,
-    so the loops vectorise. Returns the first row whose product exceeds int64 (``out`` is
-    then unfinished), else -1."""
+    """Resampling of the adjusted bars without adjusting them: the periods whose rows begin
+    at ``group_starts`` (in row order, each up to the next), each row's prices multiplied by
+    its run's factor and its volume by its run's multiplier, rounded as
+    :func:`scale_volume_runs` rounds it: the first open, the largest high, the smallest
+    low and the last close of the products, and the sum of the volumes.
+
+    ``segment_starts`` cut the rows at every period and run start, with the raw high and
+    low of each segment (NumPy's ``reduceat``, vectorised): a factor is positive and
+    rounding is monotonic, so a segment's largest product is its largest value times its
+    factor, exactly. Volumes are summed row by row in one pass (overflows counted
+    branch-free, so it vectorises). Returns the first row whose volume exceeds int64
+    once adjusted (the outputs are then unfinished), else -1."""
+    groups = len(group_starts)
+    segments = len(segment_starts)
     runs = len(run_starts)
-    for period in range(len(firsts)):
-        first = firsts[period]
-        end = ends[period]
-        run = np.searchsorted(run_starts, first, side="right") - 1
+    rows = len(opens)
+    run = 0
+    segment = 0
+    for group in range(groups):
+        first = group_starts[group]
+        end = group_starts[group + 1] if group + 1 < groups else rows
+        while run + 1 < runs and run_starts[run + 1] <= first:
+            run += 1
+        out_open[group] = opens[first] * factors[run]
+        highest = -np.inf
+        lowest = np.inf
         total = np.int64(0)
-        row = first
-        while row < end:
+        while segment < segments and segment_starts[segment] < end:
+            row = segment_starts[segment]
+            stop = segment_starts[segment + 1] if segment + 1 < segments else rows
+            while run + 1 < runs and run_starts[run + 1] <= row:
+                run += 1
+            factor = factors[run]
+            highest = max(highest, segment_highs[segment] * factor)
+            lowest = min(lowest, segment_lows[segment] * factor)
             multiplier = multipliers[run]
-            stop = min(end, run_starts[run + 1]) if run + 1 < runs else end
             source = volume[row:stop]
             overflows = 0
             if multiplier == 1.0:
@@ -773,7 +774,9 @@ def period_volumes(
                 for at in range(stop - row):
                     if source[at] * multiplier >= _INT64_LIMIT:
                         return int(row + at)
-            row = stop
-            run += 1
-        out[period] = total
+            segment += 1
+        out_high[group] = highest
+        out_low[group] = lowest
+        out_close[group] = closes[end - 1] * factors[run]
+        out_volume[group] = total
     return -1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -113,12 +114,7 @@ def resample(
 
     times = prepared.times
     zone = offset_table(timezone, *_time_span(prepared))
-    if frequency.is_intraday:
-        groups = _intraday_groups(prepared, zone, intraday_step(interval, frequency))
-    else:
-        groups = _calendar_groups(prepared, zone, interval, frequency)
-    if groups is None:
-        groups = _per_row_groups(prepared, zone, interval, frequency)
+    groups = _groups(prepared, zone, interval, frequency)
     if groups is not None:
         return _aggregate(prepared, *groups, None, schema)
 
@@ -133,6 +129,66 @@ def resample(
     keys = keys[order]
     starts = _bucket_starts(keys, prepared.symbol_starts)
     return _aggregate(prepared, starts, keys[starts], order, schema)
+
+
+def _groups(
+    prepared: PreparedBars, zone: OffsetTable, interval: int, frequency: Frequency
+) -> tuple[Index, I64] | None:
+    """Each group's first row and its period start, groups in row order; ``None`` when
+    bucket starts step back within a symbol (rows must then be sorted)."""
+    if frequency.is_intraday:
+        groups = _intraday_groups(prepared, zone, intraday_step(interval, frequency))
+    else:
+        groups = _calendar_groups(prepared, zone, interval, frequency)
+    return groups if groups is not None else _per_row_groups(prepared, zone, interval, frequency)
+
+
+@dataclass(frozen=True, slots=True)
+class Periods:
+    """How :func:`resample` groups checked bars: each period's first row (groups in row
+    order, each running to the next one's first row) and its start, and its output schema."""
+
+    prepared: PreparedBars
+    starts: Index
+    keys: I64
+    schema: pa.Schema
+
+    def trade_counts(self) -> pa.Array:
+        """Each period's trade count, as :func:`resample` sums it."""
+        starts = self.starts
+        return _trade_counts(
+            self.prepared, None, lambda ufunc, values: ufunc.reduceat(values, starts)
+        )
+
+    def table(self, values: dict[str, pa.Array]) -> pa.Table:
+        """The periods with ``values`` for the columns other than symbol and period_start."""
+        return pa.Table.from_pydict(
+            {
+                SYMBOL: _symbols(self.prepared, self.starts),
+                PERIOD_START: _periods(self.keys, self.schema.field(PERIOD_START).type),
+                **values,
+            },
+            schema=self.schema,
+        )
+
+
+def periods_of(
+    bars: pa.Table, interval: int, frequency: Frequency, timezone: str
+) -> Periods | None:
+    """The periods :func:`resample` would aggregate ``bars`` into (non-empty, with a
+    timestamp column), without aggregating; ``None`` where it would reorder rows (bars
+    not sorted by symbol, bucket starts stepping back)."""
+    prepared = prepare_bars(bars)
+    if prepared.time_column != TIMESTAMP or prepared.num_rows == 0 or prepared.reordered:
+        return None
+    zone = offset_table(timezone, *_time_span(prepared))
+    groups = _groups(prepared, zone, interval, frequency)
+    if groups is None:
+        return None
+    schema = resampled_schema(
+        frequency, timezone, vwap=prepared.has(VWAP), trade_count=prepared.has(TRADE_COUNT)
+    )
+    return Periods(prepared, *groups, schema)
 
 
 def _within_symbol(flags: npt.NDArray[np.bool_], block_starts: Index) -> npt.NDArray[np.bool_]:

@@ -49,6 +49,8 @@ class PreparedBars:
     """Row where each symbol's block starts; blocks are contiguous and sorted by symbol."""
     symbol_ends: npt.NDArray[np.intp] = field(init=False)
     """Row after each symbol's block."""
+    reordered: bool = False
+    """Whether the rows were sorted by symbol (``table`` is then not in the input's order)."""
     _arrays: dict[str, npt.NDArray[Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -154,7 +156,7 @@ def _prepare(bars: pa.Table) -> PreparedBars:
         symbol_starts = _run_starts([task() for task in _change_tasks(table.column(SYMBOL), 1)])
         steps_back = _steps_back(times)
     _check_increasing(table, time_column, times, steps_back, symbol_starts, order)
-    prepared = PreparedBars(table, time_column, times, symbol_starts)
+    prepared = PreparedBars(table, time_column, times, symbol_starts, order is not None)
     if order is None:
         prepared._arrays.update(arrays)
     return prepared
