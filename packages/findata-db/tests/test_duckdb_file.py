@@ -725,3 +725,32 @@ async def test_a_write_waits_for_the_reads_running_and_reads_after_it_see_it(
     assert waited
     assert written == 2
     assert (await file_store.read_bars(["BBB"])).num_rows == 2
+
+
+async def test_a_read_that_fails_on_the_held_file_lets_it_go_once_no_read_runs(
+    file_store: DuckDBStore, read_in_progress: ReadInProgress
+) -> None:
+    # GIVEN a held file, one read in progress on it, and the process's attachments so far
+    attaches = file_store.read_counts().attaches
+
+    # WHEN another read fails inside DuckDB while the first still runs
+    def fail() -> None:
+        with read_in_progress.access.read() as conn:
+            conn.execute("SELECT CAST('not a number' AS INTEGER)")
+
+    with pytest.raises(duckdb.Error):
+        await asyncio.wait_for(asyncio.to_thread(fail), timeout=10)
+
+    # THEN the running read goes on on the same attachment; once it ended, the failed
+    # attachment is let go, and the next read attaches the file anew
+    assert read_in_progress.conn.execute("SELECT count(*) FROM bars").fetchone() == (3,)
+    assert file_store.read_counts().attaches == attaches
+    read_in_progress.end.close()
+
+    def count() -> object:
+        with read_in_progress.access.read() as conn:
+            row = conn.execute("SELECT count(*) FROM bars").fetchone()
+            return None if row is None else row[0]
+
+    assert await asyncio.to_thread(count) == 3
+    assert file_store.read_counts().attaches == attaches + 1
