@@ -168,10 +168,9 @@ def _find_runs(
     )
     splits_of = _Matched.of(split_actions, series)
     dividends_of = _Matched.of(dividend_actions, series)
-    if zone.dates_are_monotonic:
-        _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
     closes = values_of(series.table.column(CLOSE)) if dividends_of else _NO_CLOSES
     if zone.dates_are_monotonic:
+        _Matched.locate(zone, [matched for matched in (splits_of, dividends_of) if matched])
         return _compiled_runs(series, splits_of, dividends_of, closes)
     runs = _Runs(series, zone, closes)
     for block in range(len(series.starts)):
@@ -235,20 +234,10 @@ def _compiled_runs(
     )
     skipped: list[SkippedDividend] = []
     if dividends and skips.any():
-        actions = dividends.actions
-        for index in np.flatnonzero(skips).tolist():
-            row = int(dividends.rows[index])
-            skipped.append(
-                SkippedDividend(
-                    symbol=actions.symbols[int(actions.codes[row])],
-                    ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
-                    cash_amount=float(cash[index]),
-                    reason=SkipReason.NO_EARLIER_BAR
-                    if skips[index] == 1
-                    else SkipReason.CASH_NOT_BELOW_CLOSE,
-                    close=None if skips[index] == 1 else float(used_closes[index]),
-                )
-            )
+        skipped = [
+            _skipped(dividends, index, no_bar=skips[index] == 1, close=float(used_closes[index]))
+            for index in np.flatnonzero(skips).tolist()
+        ]
         skipped.sort(key=lambda entry: (entry.symbol, entry.ex_date))
     return _RunFactors(
         starts[:runs], prices[:runs], volumes[:runs], tuple(skipped), dates_are_monotonic=True
@@ -308,6 +297,20 @@ def _suffix_products(factors: F64) -> F64:
     products = np.ones(len(factors) + 1)
     np.multiply.accumulate(factors[::-1], out=products[-2::-1])
     return products
+
+
+def _skipped(dividends: _Matched, index: int, *, no_bar: bool, close: float) -> SkippedDividend:
+    """The report's entry for the ``index``-th matched dividend, left out because it has no
+    earlier bar (``no_bar``) or its cash amount is not below ``close``."""
+    actions = dividends.actions
+    row = int(dividends.rows[index])
+    return SkippedDividend(
+        symbol=actions.symbols[int(actions.codes[row])],
+        ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
+        cash_amount=float(actions.amounts[CASH_AMOUNT][row]),
+        reason=SkipReason.NO_EARLIER_BAR if no_bar else SkipReason.CASH_NOT_BELOW_CLOSE,
+        close=None if no_bar else close,
+    )
 
 
 class _Runs:
@@ -392,19 +395,11 @@ class _Runs:
         too_large: npt.NDArray[np.bool_],
         closes: F64,
     ) -> None:
-        actions = dividends.actions
-        rows = dividends.rows[picked]
+        first = picked.start or 0
         for index in np.flatnonzero(no_bar | too_large).tolist():
-            row = int(rows[index])
             self.skipped.append(
-                SkippedDividend(
-                    symbol=actions.symbols[int(actions.codes[row])],
-                    ex_date=_EPOCH + timedelta(days=int(actions.days[row])),
-                    cash_amount=float(actions.amounts[CASH_AMOUNT][row]),
-                    reason=SkipReason.NO_EARLIER_BAR
-                    if no_bar[index]
-                    else SkipReason.CASH_NOT_BELOW_CLOSE,
-                    close=None if no_bar[index] else float(closes[index]),
+                _skipped(
+                    dividends, first + index, no_bar=bool(no_bar[index]), close=float(closes[index])
                 )
             )
 

@@ -27,9 +27,6 @@ from findata.db._types import BarKind, SymbolInfo
 
 logger = logging.getLogger(__name__)
 
-_ONE_BATCH: Final = 1 << 40
-"""Rows per Arrow batch of a read: all of them (DuckDB grows the batch as it fills); a
-batch is still cut per thread."""
 _SERIES_POOL: Final = pa.system_memory_pool()
 _SERIES_COLUMNS: Final = 'ts AS "timestamp", open, high, low, close, volume'
 _SELECT_STAMPS: Final = (
@@ -81,7 +78,7 @@ def read_series(
     raw = conn.sql(
         f"SELECT {columns} FROM bars WHERE symbol_id = ?",
         params=[-1 if stamp is None else stamp.symbol_id],
-    ).to_arrow_table(_ONE_BATCH)
+    ).to_arrow_table()
     series = in_time_order(raw).add_column(0, SYMBOL, repeat_string(symbol, raw.num_rows))
     # One chunk per column: the series is cached and read many times, and NumPy consumers
     # (resampling, adjustment) would otherwise concatenate the chunks on every read.
