@@ -161,7 +161,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=504)
     parser.add_argument("--daily-symbols", type=int, default=500)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-multi-"))
+    # ~0.5 GB of DuckDB files and Parquet: removed when the run ends, whatever happens.
+    with tempfile.TemporaryDirectory(prefix="bench-multi-") as folder:
+        measure(args, Path(folder))
+
+
+def measure(args: argparse.Namespace, work: Path) -> None:
+    """The five measurements, with their files in ``work``."""
     bars = minute_bars(args.symbols, args.days)
     size = bars.nbytes / 2**20
     print(f"bars: {bars.num_rows:,} minute bars of {args.symbols} symbols, {size:.0f} MiB")
